@@ -1,0 +1,168 @@
+"""Shared argument checks.
+
+Every public function of :mod:`lossbook` validates its inputs with these helpers, so that a bad
+argument raises :class:`ValueError` or :class:`TypeError` *naming the parameter and the accepted
+range* instead of propagating NaN.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "check_array",
+    "check_int",
+    "check_labels",
+    "check_probability_vectors",
+    "check_real",
+    "check_same_length",
+]
+
+
+def _interval_text(low, high, low_open: bool, high_open: bool) -> str:
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    lo = "-inf" if low is None else repr(low)
+    hi = "inf" if high is None else repr(high)
+    return f"{left}{lo}, {hi}{right}"
+
+
+def check_real(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """Return ``value`` as a Python float, checking that it is a finite real in an interval.
+
+    Raises
+    ------
+    TypeError
+        if ``value`` is not a real number (booleans are rejected).
+    ValueError
+        if it is NaN, infinite (unless ``allow_inf``), or outside the interval.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.number):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if isinstance(value, np.complexfloating):
+        raise TypeError(f"{name} must be a real number, got complex")
+    x = float(value)
+    if np.isnan(x):
+        raise ValueError(f"{name} must not be NaN")
+    if np.isinf(x) and not allow_inf:
+        raise ValueError(f"{name} must be finite, got {x}")
+    bad = (
+        (low is not None and (x < low or (low_open and x == low)))
+        or (high is not None and (x > high or (high_open and x == high)))
+    )
+    if bad:
+        raise ValueError(f"{name} must lie in {_interval_text(low, high, low_open, high_open)}, got {x!r}")
+    return x
+
+
+def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as a Python int, checking that it is an integer in ``[low, high]``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got bool")
+    try:
+        i = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
+    if (low is not None and i < low) or (high is not None and i > high):
+        raise ValueError(f"{name} must lie in {_interval_text(low, high, False, False)}, got {i}")
+    return i
+
+
+def check_array(
+    value,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    dtype=np.float64,
+    finite: bool = True,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    min_size: int = 0,
+) -> np.ndarray:
+    """Convert ``value`` to an array of ``dtype`` and check its shape and values.
+
+    ``ndim`` may be an int or a tuple of accepted ranks. ``low``/``high`` bound every entry
+    (``low_open`` makes the lower bound strict). Complex input is accepted only when ``dtype``
+    is complex.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - numpy raises many things for ragged input
+        raise TypeError(f"{name} must be array-like: {exc}") from None
+    if arr.dtype == object:
+        raise TypeError(f"{name} must be a numeric array, got dtype=object (ragged or non-numeric input?)")
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be numeric, got dtype={arr.dtype}")
+    if arr.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        raise TypeError(f"{name} must be real, got a complex array")
+    arr = arr.astype(dtype, copy=False)
+    if ndim is not None:
+        accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in accepted:
+            want = " or ".join(str(a) for a in accepted)
+            raise ValueError(f"{name} must have {want} dimension(s), got shape {arr.shape}")
+    if arr.size < min_size:
+        raise ValueError(f"{name} must have at least {min_size} entries, got {arr.size}")
+    if finite and arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
+    if arr.size and (low is not None or high is not None):
+        real = arr.real if arr.dtype.kind == "c" else arr
+        if low is not None and (np.any(real < low) or (low_open and np.any(real == low))):
+            raise ValueError(
+                f"{name} entries must lie in {_interval_text(low, high, low_open, False)}; "
+                f"smallest is {real.min()!r}"
+            )
+        if high is not None and np.any(real > high):
+            raise ValueError(
+                f"{name} entries must lie in {_interval_text(low, high, low_open, False)}; "
+                f"largest is {real.max()!r}"
+            )
+    return arr
+
+
+def check_probability_vectors(p, name: str = "p", *, axis: int = -1, atol: float = 1e-9) -> np.ndarray:
+    """Check that ``p`` holds probability vectors along ``axis`` (entries >= 0, sums equal 1 within ``atol``)."""
+    arr = check_array(p, name, ndim=None, low=0.0, min_size=1)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension")
+    sums = arr.sum(axis=axis)
+    if not np.all(np.abs(sums - 1.0) <= atol):
+        worst = float(np.max(np.abs(sums - 1.0)))
+        raise ValueError(f"{name} must sum to 1 along axis {axis} (within {atol:g}); worst deviation {worst:.3g}")
+    return arr
+
+
+def check_labels(y, name: str, n_classes: int) -> np.ndarray:
+    """Check integer class labels in ``{0, ..., n_classes - 1}``; returns an int64 array."""
+    arr = np.asarray(y)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise TypeError(f"{name} must hold integer class labels")
+    elif arr.dtype.kind not in "iub":
+        raise TypeError(f"{name} must hold integer class labels, got dtype={arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(f"{name} must lie in [0, {n_classes - 1}] (n_classes={n_classes}); got {arr.min()}..{arr.max()}")
+    return arr
+
+
+def check_same_length(*pairs: tuple[str, np.ndarray], axis: int = 0) -> int:
+    """Check that arrays share their length along ``axis``; pairs are ``(name, array)``."""
+    lengths = {name: np.shape(a)[axis] for name, a in pairs}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k}: {v}" for k, v in lengths.items())
+        raise ValueError(f"length mismatch along axis {axis} ({detail})")
+    return next(iter(lengths.values()))
