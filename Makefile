@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND     := Agg
 export TQDM_DISABLE   := 1
 
-.PHONY: help venv book book-strict serve test lint pytest site-test bench chapter clean distclean mathjax
+.PHONY: page help venv book book-strict serve test lint pytest site-test bench chapter clean distclean mathjax
 
 help:
 	@echo "make book       build the website (creates .venv, installs pinned deps, executes every chapter)"
@@ -74,3 +74,8 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) $(MATHJAX_DIR) lib/*.egg-info
+
+# Build one chapter (plus the intro) as a strict mini-book in _build/page-<slug>/ with its own cache.
+page: $(STAMP) mathjax
+	@test -n "$(CH)" || { echo "usage: make page CH=book/<part>/<slug>.md"; exit 2; }
+	$(BIN)/python book/_ext/build_page.py $(CH)
