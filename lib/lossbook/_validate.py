@@ -100,7 +100,7 @@ def check_array(
     """
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - numpy raises many things for ragged input
+    except (ValueError, TypeError) as exc:  # ragged nesting, unconvertible objects
         raise TypeError(f"{name} must be array-like: {exc}") from None
     if arr.dtype == object:
         raise TypeError(f"{name} must be a numeric array, got dtype=object (ragged or non-numeric input?)")
@@ -155,7 +155,9 @@ def check_labels(y, name: str, n_classes: int) -> np.ndarray:
         raise TypeError(f"{name} must hold integer class labels, got dtype={arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
-        raise ValueError(f"{name} must lie in [0, {n_classes - 1}] (n_classes={n_classes}); got {arr.min()}..{arr.max()}")
+        raise ValueError(
+            f"{name} must lie in [0, {n_classes - 1}] (n_classes={n_classes}); got {arr.min()}..{arr.max()}"
+        )
     return arr
 
 

@@ -25,14 +25,17 @@ def logsumexp(z, axis: int = -1) -> np.ndarray:
     """
     z = check_array(z, "z", min_size=1)
     m = np.max(z, axis=axis, keepdims=True)
-    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    # z - m can overflow to -inf only for entries ~1e308 below the max; exp(-inf) = 0 is then exact
+    with np.errstate(over="ignore"):
+        out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
     return np.squeeze(out, axis=axis)
 
 
 def log_softmax(z, axis: int = -1) -> np.ndarray:
     """Stable ``z - logsumexp(z)`` along ``axis``."""
     z = check_array(z, "z", min_size=1)
-    return z - np.expand_dims(logsumexp(z, axis=axis), axis)
+    with np.errstate(over="ignore"):  # a result below -1.8e308 is -inf, its correctly rounded value
+        return z - np.expand_dims(logsumexp(z, axis=axis), axis)
 
 
 def softmax(z, axis: int = -1) -> np.ndarray:
