@@ -1,0 +1,54 @@
+"""Neural collapse: metrics, simplex ETFs, the unconstrained-features model and its perturbation.
+
+Chapters: *Perturbation analysis of neural collapse* (``book/collapse/nc-perturbation``) and
+*Neural collapse in deep linear networks* (``book/collapse/nc-deep-linear``).
+"""
+
+from .etf import orthonormal_frame, random_rotation, simplex_etf
+from .flow import CentralPath, central_path_flow
+from .metrics import CollapseMetrics, class_means, collapse_metrics, sigma_b, sigma_w
+from .perturbation import (
+    HessianBlocks,
+    PerturbationSpectrum,
+    hessian_blocks,
+    operator_block,
+    perturbation_operator,
+    perturbation_spectrum,
+)
+from .ufm import (
+    UFMMinimizer,
+    VicinitySolution,
+    central_path_field,
+    class_indicator,
+    optimal_classifier,
+    solve_vicinity,
+    ufm_minimizer,
+    ufm_objective,
+)
+
+__all__ = [
+    "CentralPath",
+    "CollapseMetrics",
+    "HessianBlocks",
+    "PerturbationSpectrum",
+    "UFMMinimizer",
+    "VicinitySolution",
+    "central_path_field",
+    "central_path_flow",
+    "class_indicator",
+    "hessian_blocks",
+    "operator_block",
+    "optimal_classifier",
+    "perturbation_operator",
+    "perturbation_spectrum",
+    "solve_vicinity",
+    "ufm_minimizer",
+    "ufm_objective",
+    "class_means",
+    "collapse_metrics",
+    "orthonormal_frame",
+    "random_rotation",
+    "sigma_b",
+    "sigma_w",
+    "simplex_etf",
+]

@@ -1,0 +1,234 @@
+r"""First-order perturbation of the vicinity-UFM minimiser and its spectrum near collapse.
+
+Vectorisation stacks columns (``order="F"``). At a minimiser :math:`(W, H)` of
+:math:`f(\cdot,\cdot;H_0)` the response to :math:`H_0 \to H_0 + \delta H_0` is, to first order
+(Tirer, Huang & Niles-Weed 2023, Thm 4.1; chapter eq. ``ncp-eq-operator``),
+
+.. math::
+   \operatorname{vec}\delta H = F\operatorname{vec}\delta H_0,\qquad
+   F = \beta\,(A_{HH} - A_{HW}A_{WW}^{-1}A_{HW}^\top)^{-1},
+
+with the Hessian blocks multiplied by :math:`N`:
+:math:`A_{HH} = I_N\otimes W^\top W + (\lambda_H+\beta)I`,
+:math:`A_{WW} = HH^\top\otimes I_K + \tfrac NK\lambda_W I`,
+:math:`A_{HW} = E + H^\top\otimes W^\top` where column :math:`(i, k)` of :math:`E` is
+:math:`\operatorname{vec}(e_i e_k^\top R)`, :math:`R = WH - Y`. The large-:math:`\beta` form
+(paper eq. (5)) is
+:math:`F_5 = (1-\lambda_H/\beta)I - \beta^{-1}I_N\otimes W^\top W + \beta^{-1}A_{HW}A_{WW}^{-1}A_{HW}^\top`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validate import check_array, check_int, check_real
+from .ufm import _check_HY
+
+__all__ = [
+    "HessianBlocks",
+    "PerturbationSpectrum",
+    "hessian_blocks",
+    "operator_block",
+    "perturbation_operator",
+    "perturbation_spectrum",
+]
+
+_MAX_DN = 4000
+
+
+class HessianBlocks(NamedTuple):
+    """``N`` times the Hessian blocks of the vicinity objective in column-stacked coordinates."""
+
+    hh: np.ndarray
+    ww: np.ndarray
+    hw: np.ndarray
+
+
+class PerturbationSpectrum(NamedTuple):
+    r"""Eigenvalues of an intra-class block :math:`F_{k,k}` (eq. (5), collapsed :math:`H_0`) with multiplicities.
+
+    ``values[j]`` has multiplicity ``multiplicities[j]``; ``kinds[j]`` names the subspace.
+    ``inter_class`` is the single nonzero singular value of an inter-class block :math:`F_{k,l}`.
+    """
+
+    values: np.ndarray
+    multiplicities: np.ndarray
+    kinds: tuple[str, ...]
+    inter_class: float
+
+    def expanded(self) -> np.ndarray:
+        """All ``d n`` eigenvalues, sorted in decreasing order."""
+        return np.sort(np.repeat(self.values, self.multiplicities))[::-1]
+
+
+def _check_WHY(W, H, Y):
+    H, Y = _check_HY(H, Y)
+    K, N = Y.shape
+    d = H.shape[0]
+    W = check_array(W, "W", ndim=2)
+    if W.shape != (K, d):
+        raise ValueError(f"W must have shape (K, d) = ({K}, {d}), got {W.shape}")
+    if d * N > _MAX_DN:
+        raise ValueError(f"d * N must be <= {_MAX_DN} (dense (dN)^2 operators), got {d * N}")
+    return W, H, Y
+
+
+def hessian_blocks(W, H, Y, lam_w: float, lam_h: float, beta: float) -> HessianBlocks:
+    r"""Analytic Hessian blocks :math:`(A_{HH}, A_{WW}, A_{HW})` of :math:`N f` (module docstring).
+
+    Shapes: ``hh`` (dN, dN), ``ww`` (dK, dK), ``hw`` (dN, dK); ``vec(W)`` runs over ``k`` fastest.
+
+    Examples
+    --------
+    >>> from lossbook.collapse import ufm_minimizer
+    >>> m = ufm_minimizer(2, 2, 3, 0.5, 0.5)
+    >>> [a.shape for a in hessian_blocks(m.W, m.H, m.Y, 0.5, 0.5, 10.0)]
+    [(12, 12), (6, 6), (12, 6)]
+    """
+    W, H, Y = _check_WHY(W, H, Y)
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    beta = check_real(beta, "beta", low=0.0)
+    K, N = Y.shape
+    d = H.shape[0]
+    hh = np.kron(np.eye(N), W.T @ W) + (lam_h + beta) * np.eye(d * N)
+    ww = np.kron(H @ H.T, np.eye(K)) + (N / K) * lam_w * np.eye(d * K)
+    R = W @ H - Y
+    E = np.zeros((d * N, d * K))
+    for i in range(d):
+        for k in range(K):
+            # vec(e_i R[k, :]) has entries R[k, j] at positions j*d + i
+            E[i::d, i * K + k] = R[k, :]
+    hw = E + np.kron(H.T, W.T)
+    return HessianBlocks(hh, ww, hw)
+
+
+def perturbation_operator(
+    W, H, Y, lam_w: float, lam_h: float, beta: float, *, approx: str = "exact"
+) -> np.ndarray:
+    r"""Linear map :math:`F` with :math:`\operatorname{vec}\delta H \approx F\operatorname{vec}\delta H_0`.
+
+    Parameters
+    ----------
+    W, H : array_like
+        A minimiser of the vicinity objective for some :math:`H_0` (e.g. from
+        :func:`lossbook.collapse.solve_vicinity`, or the collapsed UFM minimiser, which is the
+        minimiser when :math:`H_0 = H^*`).
+    Y : array_like
+        One-hot labels ``(K, N)``.
+    lam_w, lam_h, beta : float
+        ``lam_w > 0``, ``lam_h >= 0``, ``beta > 0``.
+    approx : {"exact", "large_beta"}
+        ``"exact"``: :math:`\beta(A_{HH} - A_{HW}A_{WW}^{-1}A_{HW}^\top)^{-1}` (Thm 4.1);
+        ``"large_beta"``: the paper's eq. (5), accurate to :math:`O(\beta^{-2})`.
+
+    Returns
+    -------
+    ndarray, shape (dN, dN)
+
+    Examples
+    --------
+    >>> from lossbook.collapse import ufm_minimizer
+    >>> m = ufm_minimizer(2, 2, 3, 0.5, 0.5)
+    >>> F = perturbation_operator(m.W, m.H, m.Y, 0.5, 0.5, 100.0)
+    >>> F5 = perturbation_operator(m.W, m.H, m.Y, 0.5, 0.5, 100.0, approx="large_beta")
+    >>> float(np.linalg.norm(F - F5) / np.linalg.norm(F)) < 1e-3
+    True
+    """
+    W, H, Y = _check_WHY(W, H, Y)
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    blocks = hessian_blocks(W, H, Y, lam_w, lam_h, beta)
+    Z = blocks.hw @ np.linalg.solve(blocks.ww, blocks.hw.T)
+    Z = 0.5 * (Z + Z.T)
+    if approx == "exact":
+        S = blocks.hh - Z
+        return beta * np.linalg.solve(S, np.eye(S.shape[0]))
+    if approx == "large_beta":
+        d, N = H.shape
+        return (1.0 - lam_h / beta) * np.eye(d * N) - np.kron(np.eye(N), W.T @ W) / beta + Z / beta
+    raise ValueError(f"approx must be 'exact' or 'large_beta', got {approx!r}")
+
+
+def operator_block(F, k: int, l: int, d: int, n: int) -> np.ndarray:
+    r"""Block :math:`F_{k,l}` (``dn x dn``): class ``l`` of :math:`\delta H_0` to class ``k`` of :math:`\delta H`.
+
+    Columns of ``H`` are ordered by class, ``n`` per class, so class ``k`` occupies entries
+    ``k d n, ..., (k+1) d n - 1`` of the column-stacked vector.
+
+    Examples
+    --------
+    >>> operator_block(np.arange(16.0).reshape(4, 4), 1, 0, d=1, n=2)
+    array([[ 8.,  9.],
+           [12., 13.]])
+    """
+    F = check_array(F, "F", ndim=2)
+    d = check_int(d, "d", low=1)
+    n = check_int(n, "n", low=1)
+    if F.shape[0] != F.shape[1] or F.shape[0] % (d * n):
+        raise ValueError(f"F must be square with size a multiple of d*n = {d * n}, got {F.shape}")
+    K = F.shape[0] // (d * n)
+    k = check_int(k, "k", low=0, high=K - 1)
+    l = check_int(l, "l", low=0, high=K - 1)  # noqa: E741
+    m = d * n
+    return F[k * m:(k + 1) * m, l * m:(l + 1) * m]
+
+
+def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, beta: float) -> PerturbationSpectrum:
+    r"""Closed-form spectrum of the intra-class block of eq. (5) at an exactly collapsed :math:`H_0 = H^*`.
+
+    With :math:`c = \sqrt{\lambda_W\lambda_H} < 1`, :math:`r = \sqrt{\lambda_H/\lambda_W}`, the
+    eigenvalues :math:`1 - \mu/\beta` of :math:`F_{k,k}` (symmetric, so also its singular values) are
+    (chapter theorem ``ncp-thm-spectrum``; derived here, the paper's App. D was not available):
+
+    ==========================  =====================  ==========================================
+    :math:`\mu`                 multiplicity           subspace
+    ==========================  =====================  ==========================================
+    :math:`0`                   :math:`d-K`            mean shift orthogonal to the frame
+    :math:`\lambda_H`           :math:`(d-K)(n-1)`     within-class, orthogonal to the frame
+    :math:`r`                   :math:`K(n-1)`         within-class, inside the frame
+    :math:`2\lambda_H(1-c)`     :math:`K-1`            class-mean, inside the frame
+    :math:`4\lambda_H(1-c)`     :math:`1`              class-mean, inside the frame
+    ==========================  =====================  ==========================================
+
+    and every inter-class block :math:`F_{k,l}` (:math:`k\ne l`) has rank one with singular value
+    :math:`2\lambda_H(1-c)/\beta`. Zero-multiplicity rows are dropped.
+
+    Parameters
+    ----------
+    K, d, n : int
+        Classes ``K >= 2``, dimension ``d > K`` (the theorem's hypothesis), samples per class ``n >= 1``.
+    lam_w, lam_h : float
+        Positive, with ``lam_w * lam_h < 1`` (otherwise the minimiser is zero).
+    beta : float
+        ``beta > 0``; the formula is the large-``beta`` expansion.
+
+    Examples
+    --------
+    >>> s = perturbation_spectrum(4, 10, 10, 2 ** 0.5, 0.1, 100.0)
+    >>> [round(float(v), 6) for v in s.values], s.multiplicities.tolist()
+    ([1.0, 0.999, 0.997341, 0.998752, 0.997504], [6, 54, 36, 3, 1])
+    """
+    K = check_int(K, "K", low=2)
+    d = check_int(d, "d", low=K + 1)
+    n = check_int(n, "n", low=1)
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    c = np.sqrt(lam_w * lam_h)
+    if c >= 1.0:
+        raise ValueError(f"lam_w * lam_h must be < 1 (non-zero collapsed minimiser), got {lam_w * lam_h!r}")
+    r = np.sqrt(lam_h / lam_w)
+    mus = [0.0, lam_h, r, 2 * lam_h * (1 - c), 4 * lam_h * (1 - c)]
+    mult = [d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1]
+    kinds = ("mean, orthogonal", "within, orthogonal", "within, frame", "mean, frame", "mean, frame (all-ones)")
+    keep = [i for i in range(5) if mult[i] > 0]
+    return PerturbationSpectrum(
+        np.array([1.0 - mus[i] / beta for i in keep]),
+        np.array([mult[i] for i in keep], dtype=np.int64),
+        tuple(kinds[i] for i in keep),
+        float(2 * lam_h * (1 - c) / beta),
+    )

@@ -1,0 +1,277 @@
+r"""The unconstrained-features model (UFM) with weight decay, and its "vicinity" variant.
+
+Objective (Tirer, Huang & Niles-Weed 2023, eqs. (1)-(2); chapter ``ncp-eq-vicinity``), with
+``H`` of shape ``(d, N)``, ``W`` of shape ``(K, d)``, one-hot labels ``Y`` of shape ``(K, N)``:
+
+.. math::
+   f(W, H; H_0) = \frac{1}{2N}\|WH - Y\|_F^2 + \frac{\lambda_W}{2K}\|W\|_F^2
+   + \frac{\lambda_H}{2N}\|H\|_F^2 + \frac{\beta}{2N}\|H - H_0\|_F^2 .
+
+``beta = 0`` is the plain UFM. For balanced classes ``N = K n``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .._rng import SeedLike
+from .._validate import check_array, check_int, check_real
+from .etf import orthonormal_frame
+
+__all__ = [
+    "UFMMinimizer",
+    "VicinitySolution",
+    "central_path_field",
+    "class_indicator",
+    "optimal_classifier",
+    "solve_vicinity",
+    "ufm_minimizer",
+    "ufm_objective",
+]
+
+
+class UFMMinimizer(NamedTuple):
+    """Closed-form global minimiser of the UFM (theorem ``ncp-thm-ufm``)."""
+
+    W: np.ndarray
+    H: np.ndarray
+    Y: np.ndarray
+    rho: float
+    objective: float
+    collapsed_to_zero: bool
+
+
+class VicinitySolution(NamedTuple):
+    """Minimiser of the vicinity objective and its certificate (gradient norm of the reduced loss)."""
+
+    W: np.ndarray
+    H: np.ndarray
+    objective: float
+    grad_norm: float
+
+
+def class_indicator(K: int, n: int) -> np.ndarray:
+    r"""Labels :math:`Y = I_K \otimes \mathbf 1_n^\top` of shape ``(K, K n)``, columns ordered by class.
+
+    Examples
+    --------
+    >>> class_indicator(2, 2)
+    array([[1., 1., 0., 0.],
+           [0., 0., 1., 1.]])
+    """
+    K = check_int(K, "K", low=1)
+    n = check_int(n, "n", low=1)
+    return np.kron(np.eye(K), np.ones((1, n)))
+
+
+def _check_Y(Y) -> np.ndarray:
+    Y = check_array(Y, "Y", ndim=2, min_size=2)
+    if Y.shape[0] < 2 or not np.all((Y == 0) | (Y == 1)) or not np.all(Y.sum(axis=0) == 1):
+        raise ValueError("Y must be a (K, N) one-hot label matrix with K >= 2 (each column one 1, rest 0)")
+    if np.any(Y.sum(axis=1) == 0):
+        raise ValueError("Y must contain every class at least once (a row of Y is all zero)")
+    return Y
+
+
+def _check_HY(H, Y, name="H"):
+    Y = _check_Y(Y)
+    H = check_array(H, name, ndim=2, min_size=1)
+    if H.shape[1] != Y.shape[1]:
+        raise ValueError(f"{name} must have N = {Y.shape[1]} columns (one per column of Y), got {H.shape[1]}")
+    return H, Y
+
+
+def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=None) -> float:
+    """Value of the (vicinity) UFM objective of the module docstring.
+
+    Examples
+    --------
+    >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
+    >>> c = (0.5 * 0.2) ** 0.5
+    >>> bool(np.isclose(ufm_objective(m.W, m.H, m.Y, 0.5, 0.2), c - c**2 / 2))
+    True
+    """
+    H, Y = _check_HY(H, Y)
+    K, N = Y.shape
+    W = check_array(W, "W", ndim=2)
+    if W.shape != (K, H.shape[0]):
+        raise ValueError(f"W must have shape (K, d) = ({K}, {H.shape[0]}), got {W.shape}")
+    lam_w = check_real(lam_w, "lam_w", low=0.0)
+    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    beta = check_real(beta, "beta", low=0.0)
+    val = (np.sum((W @ H - Y) ** 2) + lam_h * np.sum(H**2)) / (2 * N) + lam_w * np.sum(W**2) / (2 * K)
+    if beta > 0:
+        if H0 is None:
+            raise ValueError("H0 is required when beta > 0")
+        H0 = check_array(H0, "H0", ndim=2)
+        if H0.shape != H.shape:
+            raise ValueError(f"H0 must have the shape of H {H.shape}, got {H0.shape}")
+        val += beta * np.sum((H - H0) ** 2) / (2 * N)
+    return float(val)
+
+
+def ufm_minimizer(K: int, n: int, d: int, lam_w: float, lam_h: float, *, seed: SeedLike | None = None) -> UFMMinimizer:
+    r"""Global minimiser of the balanced UFM in closed form (Tirer & Bruna 2022, Thm 3.1).
+
+    With :math:`c = \sqrt{\lambda_W\lambda_H}`: if :math:`c < 1`,
+    :math:`H^* = \sqrt\rho\, R\otimes\mathbf 1_n^\top` and
+    :math:`W^* = \sqrt{\lambda_H/\lambda_W}\,\sqrt\rho\,R^\top` with
+    :math:`\rho = (1-c)\sqrt{\lambda_W/\lambda_H}` and any :math:`R` with :math:`R^\top R = I_K`;
+    the objective is :math:`c - c^2/2`. If :math:`c \ge 1` the minimiser is ``(0, 0)`` with objective 1/2.
+    (Chapter theorem ``ncp-thm-ufm``.)
+
+    Parameters
+    ----------
+    K, n, d : int
+        Classes (``K >= 2``), samples per class (``n >= 1``), feature dimension (``d >= K``).
+    lam_w, lam_h : float
+        Weight decay on ``W`` and ``H``, both ``> 0``.
+    seed : optional
+        If given, ``R`` is a Haar-random orthonormal frame; otherwise the first ``K`` axes.
+
+    Returns
+    -------
+    UFMMinimizer
+        ``W`` (K, d), ``H`` (d, Kn), ``Y`` (K, Kn), ``rho`` (squared norm of each class mean),
+        ``objective`` and ``collapsed_to_zero``.
+
+    Examples
+    --------
+    >>> m = ufm_minimizer(3, 2, 4, lam_w=0.5, lam_h=0.2)
+    >>> bool(np.allclose(m.H[:, ::2].T @ m.H[:, ::2], m.rho * np.eye(3)))
+    True
+    """
+    K = check_int(K, "K", low=2)
+    n = check_int(n, "n", low=1)
+    d = check_int(d, "d", low=K)
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
+    c = np.sqrt(lam_w * lam_h)
+    Y = class_indicator(K, n)
+    if c >= 1.0:
+        return UFMMinimizer(np.zeros((K, d)), np.zeros((d, K * n)), Y, 0.0, 0.5, True)
+    rho = (1.0 - c) * np.sqrt(lam_w / lam_h)
+    R = orthonormal_frame(K, d, seed=seed)
+    H = np.sqrt(rho) * np.kron(R, np.ones((1, n)))
+    W = np.sqrt(lam_h / lam_w) * np.sqrt(rho) * R.T
+    return UFMMinimizer(W, H, Y, float(rho), float(c - c**2 / 2), False)
+
+
+def _wstar(H, Y, lam_w):
+    K, N = Y.shape
+    A = H @ H.T + (N / K) * lam_w * np.eye(H.shape[0])
+    return np.linalg.solve(A, H @ Y.T).T
+
+
+def optimal_classifier(H, Y, lam_w: float) -> np.ndarray:
+    r"""Best classifier for fixed features, :math:`W^*(H) = YH^\top(HH^\top + \tfrac NK\lambda_W I_d)^{-1}`.
+
+    For balanced classes :math:`N/K = n` (chapter eq. ``ncp-eq-wstar``).
+
+    Examples
+    --------
+    >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
+    >>> bool(np.allclose(optimal_classifier(m.H, m.Y, 0.5), m.W))
+    True
+    """
+    H, Y = _check_HY(H, Y)
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    return _wstar(H, Y, lam_w)
+
+
+def _field_numpy(H, Y, lam_w, lam_h):
+    W = _wstar(H, Y, lam_w)
+    return W.T @ (W @ H - Y) + lam_h * H
+
+
+def central_path_field(H, Y, lam_w: float, lam_h: float) -> np.ndarray:
+    r"""Right-hand side of the central path, :math:`G(H) = N\nabla\mathcal L(H) = W^{*\top}(W^*H - Y) + \lambda_H H`.
+
+    :math:`\mathcal L(H) = f(W^*(H), H)` is the UFM loss with the classifier eliminated; the
+    formula follows from the envelope theorem (chapter eq. ``ncp-eq-field``).
+
+    Examples
+    --------
+    >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
+    >>> float(np.abs(central_path_field(m.H, m.Y, 0.5, 0.2)).max()) < 1e-12   # a stationary point
+    True
+    """
+    H, Y = _check_HY(H, Y)
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    return _field_numpy(H, Y, lam_w, lam_h)
+
+
+def solve_vicinity(
+    H0,
+    Y,
+    lam_w: float,
+    lam_h: float,
+    beta: float,
+    *,
+    H_init=None,
+    gtol: float = 1e-12,
+    newton_steps: int = 3,
+) -> VicinitySolution:
+    r"""Minimise the vicinity objective :math:`f(W, H; H_0)` (eq. (2) of the paper).
+
+    ``W`` is eliminated (:func:`optimal_classifier`); the reduced problem
+    :math:`\mathcal L(H) + \frac{\beta}{2N}\|H - H_0\|_F^2` is minimised by SciPy's L-BFGS-B from
+    ``H_init`` (default ``H0``) with the envelope-theorem gradient
+    :math:`(G(H) + \beta(H - H_0))/N`, then polished by a few Newton steps on the stationarity
+    equation whose Jacobian is formed by central finite differences of that gradient (only for
+    ``d N <= 2000``). The returned ``grad_norm`` (max-abs of :math:`G(H)+\beta(H-H_0)`) certifies
+    the solution.
+
+    Examples
+    --------
+    >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
+    >>> s = solve_vicinity(m.H + 0.1, m.Y, 0.5, 0.2, beta=50.0)
+    >>> s.grad_norm < 1e-10
+    True
+    """
+    H0, Y = _check_HY(H0, Y, "H0")
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    gtol = check_real(gtol, "gtol", low=0.0, low_open=True)
+    newton_steps = check_int(newton_steps, "newton_steps", low=0)
+    d, N = H0.shape
+    if H_init is None:
+        H_init = H0
+    H_init = check_array(H_init, "H_init", ndim=2)
+    if H_init.shape != H0.shape:
+        raise ValueError(f"H_init must have the shape of H0 {H0.shape}, got {H_init.shape}")
+
+    def resid(h):
+        H = h.reshape(d, N, order="F")
+        return (_field_numpy(H, Y, lam_w, lam_h) + beta * (H - H0)).ravel(order="F")
+
+    def fun(h):
+        H = h.reshape(d, N, order="F")
+        W = _wstar(H, Y, lam_w)
+        val = ufm_objective(W, H, Y, lam_w, lam_h, beta=beta, H0=H0)
+        return val, resid(h) / N
+
+    res = minimize(fun, H_init.ravel(order="F"), jac=True, method="L-BFGS-B",
+                   options={"gtol": gtol / N, "ftol": 0.0, "maxiter": 20000, "maxcor": 30})
+    h = res.x
+    if d * N <= 2000:
+        eps = 1e-6
+        for _ in range(newton_steps):
+            r = resid(h)
+            if np.max(np.abs(r)) < 1e-14:
+                break
+            J = np.empty((d * N, d * N))
+            for j in range(d * N):
+                e = np.zeros(d * N)
+                e[j] = eps
+                J[:, j] = (resid(h + e) - resid(h - e)) / (2 * eps)
+            h = h - np.linalg.solve(J, r)
+    H = h.reshape(d, N, order="F")
+    W = _wstar(H, Y, lam_w)
+    return VicinitySolution(W, H, ufm_objective(W, H, Y, lam_w, lam_h, beta=beta, H0=H0),
+                            float(np.max(np.abs(resid(h)))))
