@@ -4,6 +4,18 @@ Chapters: *Perturbation analysis of neural collapse* (``book/collapse/nc-perturb
 *Neural collapse in deep linear networks* (``book/collapse/nc-deep-linear``).
 """
 
+from .deep_linear import (
+    DeepLinearCEETF,
+    DeepLinearFit,
+    DeepLinearMinimizer,
+    DeepLinearPoint,
+    construct_deep_linear_minimizer,
+    deep_linear_ce_etf,
+    deep_linear_minimizer,
+    deep_linear_objective,
+    deep_linear_thresholds,
+    fit_deep_linear,
+)
 from .etf import orthonormal_frame, random_rotation, simplex_etf
 from .flow import CentralPath, central_path_flow
 from .metrics import CollapseMetrics, class_means, collapse_metrics, sigma_b, sigma_w
@@ -51,4 +63,14 @@ __all__ = [
     "sigma_b",
     "sigma_w",
     "simplex_etf",
+    "DeepLinearCEETF",
+    "DeepLinearFit",
+    "DeepLinearMinimizer",
+    "DeepLinearPoint",
+    "construct_deep_linear_minimizer",
+    "deep_linear_ce_etf",
+    "deep_linear_minimizer",
+    "deep_linear_objective",
+    "deep_linear_thresholds",
+    "fit_deep_linear",
 ]
