@@ -1,0 +1,165 @@
+"""Perturbation operator and spectrum: finite differences of the exact minimiser, autograd Hessians,
+the O(beta^-2) order of the large-beta form, and the closed-form spectrum (numerically and by SymPy)."""
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from lossbook.collapse import (
+    class_indicator,
+    hessian_blocks,
+    operator_block,
+    perturbation_operator,
+    perturbation_spectrum,
+    solve_vicinity,
+    ufm_minimizer,
+)
+
+SQ2 = float(np.sqrt(2.0))
+
+
+def test_hessian_blocks_match_autograd():
+    rng = np.random.default_rng(0)
+    K, n, d, lam_w, lam_h, beta = 2, 2, 3, 0.4, 0.3, 7.0
+    Y = class_indicator(K, n)
+    N = K * n
+    W, H, H0 = rng.normal(size=(K, d)), rng.normal(size=(d, N)), rng.normal(size=(d, N))
+    Yt, H0t = torch.tensor(Y), torch.tensor(H0)
+
+    def f(wv, hv):  # column-stacked vectors, as in the library
+        Wm = wv.reshape(d, K).T
+        Hm = hv.reshape(N, d).T
+        return N * (((Wm @ Hm - Yt) ** 2).sum() / (2 * N) + lam_w * (Wm**2).sum() / (2 * K)
+                    + lam_h * (Hm**2).sum() / (2 * N) + beta * ((Hm - H0t) ** 2).sum() / (2 * N))
+
+    wv = torch.tensor(W.ravel(order="F"))
+    hv = torch.tensor(H.ravel(order="F"))
+    (hww, hwh), (hhw, hhh) = torch.autograd.functional.hessian(f, (wv, hv))
+    b = hessian_blocks(W, H, Y, lam_w, lam_h, beta)
+    np.testing.assert_allclose(b.hh, hhh.numpy(), atol=1e-12)
+    np.testing.assert_allclose(b.ww, hww.numpy(), atol=1e-12)
+    np.testing.assert_allclose(b.hw, hhw.numpy(), atol=1e-12)
+
+
+@pytest.mark.claim("ncp_operator_fd")
+@pytest.mark.parametrize("collapsed", [False, True])
+def test_operator_matches_finite_differences_of_exact_minimiser(collapsed):
+    K, n, d, lam_w, lam_h, beta = 3, 2, 4, SQ2, 0.3, 20.0
+    rng = np.random.default_rng(1)
+    Y = class_indicator(K, n)
+    if collapsed:
+        H0 = ufm_minimizer(K, n, d, lam_w, lam_h, seed=0).H
+    else:
+        H0 = ufm_minimizer(K, n, d, lam_w, lam_h, seed=0).H + 0.3 * rng.normal(size=(d, K * n))
+    base = solve_vicinity(H0, Y, lam_w, lam_h, beta)
+    F = perturbation_operator(base.W, base.H, Y, lam_w, lam_h, beta)
+    eps = 1e-5
+    for _ in range(3):
+        V = rng.normal(size=H0.shape)
+        V /= np.linalg.norm(V)
+        hp = solve_vicinity(H0 + eps * V, Y, lam_w, lam_h, beta, H_init=base.H)
+        hm = solve_vicinity(H0 - eps * V, Y, lam_w, lam_h, beta, H_init=base.H)
+        assert max(hp.grad_norm, hm.grad_norm) < 1e-12
+        fd = (hp.H - hm.H).ravel(order="F") / (2 * eps)
+        pred = F @ V.ravel(order="F")
+        # central differences: O(eps^2) truncation + O(1e-14 / eps) solver noise, both < 1e-8
+        np.testing.assert_allclose(fd, pred, atol=1e-7 * np.linalg.norm(pred))
+
+
+@pytest.mark.claim("ncp_large_beta_order")
+def test_large_beta_form_error_decays_as_beta_minus_two():
+    K, n, d, lam_w, lam_h = 4, 3, 6, SQ2, 0.3
+    rng = np.random.default_rng(2)
+    Y = class_indicator(K, n)
+    H0 = ufm_minimizer(K, n, d, lam_w, lam_h, seed=1).H + 0.2 * rng.normal(size=(d, K * n))
+    betas = np.array([50.0, 100.0, 200.0, 400.0])
+    errs = []
+    for beta in betas:
+        s = solve_vicinity(H0, Y, lam_w, lam_h, beta)
+        F = perturbation_operator(s.W, s.H, Y, lam_w, lam_h, beta)
+        F5 = perturbation_operator(s.W, s.H, Y, lam_w, lam_h, beta, approx="large_beta")
+        errs.append(np.linalg.norm(F - F5) / np.linalg.norm(F))
+    slope = np.polyfit(np.log(betas), np.log(errs), 1)[0]
+    assert abs(slope + 2) < 0.1
+
+
+@pytest.mark.claim("ncp_spectrum")
+@pytest.mark.parametrize("K,d,n,lam_w,lam_h", [(4, 10, 10, SQ2, 0.1), (4, 10, 10, SQ2, 0.5), (3, 10, 10, 0.5, 0.3),
+                                                (5, 10, 6, 2.0, 0.05), (4, 12, 5, 0.1, 1.5)])
+def test_closed_form_spectrum_matches_numerical_blocks(K, d, n, lam_w, lam_h):
+    beta = 100.0
+    m = ufm_minimizer(K, n, d, lam_w, lam_h, seed=3)
+    F5 = perturbation_operator(m.W, m.H, m.Y, lam_w, lam_h, beta, approx="large_beta")
+    spec = perturbation_spectrum(K, d, n, lam_w, lam_h, beta)
+    for k in range(K):
+        B = operator_block(F5, k, k, d, n)
+        np.testing.assert_allclose(B, B.T, atol=1e-14)
+        np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(B))[::-1], spec.expanded(), atol=1e-10)
+        sv = np.linalg.svd(operator_block(F5, k, (k + 1) % K, d, n), compute_uv=False)
+        assert sv[0] == pytest.approx(spec.inter_class, rel=1e-10)
+        assert sv[1] < 1e-12  # rank one
+    sv = np.linalg.svd(operator_block(F5, 0, 0, d, n), compute_uv=False)
+    assert sv[0] == pytest.approx(1.0, abs=1e-12)
+    assert sv[-1] == pytest.approx(1 - np.sqrt(lam_h / lam_w) / beta, abs=1e-12)
+
+
+@pytest.mark.claim("ncp_spectrum_sympy")
+def test_spectrum_symbolically_on_small_case():
+    """K=2, d=3, n=2: Hessian of N*f by SymPy differentiation, Schur complement, characteristic polynomial."""
+    K, d, n = 2, 3, 2
+    N = K * n
+    c, r, beta = sp.symbols("c r beta", positive=True)
+    lam_h, lam_w = c * r, c / r
+    w = sp.Matrix(K, d, sp.symbols(f"w0:{K * d}"))
+    h = sp.Matrix(d, N, sp.symbols(f"h0:{d * N}"))
+    h0 = sp.Matrix(d, N, sp.symbols(f"g0:{d * N}"))
+    Y = sp.Matrix(np.kron(np.eye(K), np.ones((1, n))).astype(int))
+
+    def sq(M):
+        return sum(x**2 for x in M)
+
+    f = (sq(w * h - Y) + lam_h * sq(h) + beta * sq(h - h0)) / 2 + N * lam_w * sq(w) / (2 * K)
+    wv = [w[k, i] for i in range(d) for k in range(K)]  # column-stacked
+    hv = [h[i, j] for j in range(N) for i in range(d)]
+    rho = (1 - c) / r  # (1-c) sqrt(lam_w/lam_h)
+    point = {}
+    for k in range(K):
+        for i in range(d):
+            point[w[k, i]] = r * sp.sqrt(rho) if i == k else 0  # W* = sqrt(lam_h/lam_w) sqrt(rho) R^T
+        for j in range(n):
+            for i in range(d):
+                point[h[i, k * n + j]] = sp.sqrt(rho) if i == k else 0
+    hess = sp.hessian(f, wv + hv).subs(point)
+    A_ww = hess[: K * d, : K * d]
+    A_hw = hess[K * d:, : K * d]
+    A_hh = hess[K * d:, K * d:]
+    # beta*(I - F5) = A_hh - beta I - A_hw A_ww^{-1} A_hw^T, independent of beta
+    X = sp.simplify(A_hh - beta * sp.eye(d * N) - A_hw * A_ww.inv() * A_hw.T)
+    assert all(sp.simplify(sp.diff(x, beta)) == 0 for x in X)
+    x = sp.symbols("x")
+    blk = X[: d * n, : d * n]
+    charpoly = sp.factor(blk.charpoly(x).as_expr())
+    mus = [(0, d - K), (lam_h, (d - K) * (n - 1)), (r, K * (n - 1)), (2 * lam_h * (1 - c), K - 1),
+           (4 * lam_h * (1 - c), 1)]
+    expected = sp.Mul(*[(x - mu) ** m for mu, m in mus])
+    assert sp.simplify(sp.expand(charpoly - expected)) == 0
+    off = X[: d * n, d * n:]
+    assert off.rank(simplify=True) == 1
+    # its nonzero singular value equals 2 lam_h (1-c): the only nonzero eigenvalue of off^T off
+    ev = [e for e in (off.T * off).eigenvals() if sp.simplify(e) != 0]
+    assert len(ev) == 1 and sp.simplify(ev[0] - (2 * lam_h * (1 - c)) ** 2) == 0
+
+
+def test_invalid_arguments_raise():
+    with pytest.raises(ValueError, match="d"):
+        perturbation_spectrum(4, 4, 3, 0.5, 0.5, 100.0)
+    with pytest.raises(ValueError, match="lam_w \\* lam_h"):
+        perturbation_spectrum(3, 5, 3, 2.0, 0.6, 100.0)
+    with pytest.raises(ValueError, match="beta"):
+        perturbation_spectrum(3, 5, 3, 0.5, 0.5, 0.0)
+    m = ufm_minimizer(2, 2, 3, 0.5, 0.5)
+    with pytest.raises(ValueError, match="approx"):
+        perturbation_operator(m.W, m.H, m.Y, 0.5, 0.5, 10.0, approx="second_order")
+    with pytest.raises(ValueError, match="W must have shape"):
+        perturbation_operator(m.W.T, m.H, m.Y, 0.5, 0.5, 10.0)
