@@ -59,7 +59,8 @@ class ClaimsLedger(Directive):
     def run(self):
         env = self.state.document.settings.env
         root = Path(env.srcdir)
-        claims = load_registry(root)
+        # only chapters that are part of this build (the full book, or a one-chapter page build)
+        claims = [c for c in load_registry(root) if c["chapter"] in env.found_docs]
         for path in (root / "book" / "_claims").glob("*.yml"):
             env.note_dependency(str(path))
         if not claims:
