@@ -139,3 +139,24 @@ def test_no_broken_internal_link_or_anchor(site_url):
                 if unquote(frag) not in ids:
                     problems.append(f"{page.relative_to(HTML)}: {href} -> no anchor #{frag}")
     assert not problems, "\n".join(problems[:50])
+
+
+def _luminance(rgb: str) -> float:
+    vals = [float(v) for v in re.findall(r"[\d.]+", rgb)[:3]]
+    lin = [(v / 255) / 12.92 if v / 255 <= 0.03928 else (((v / 255) + 0.055) / 1.055) ** 2.4 for v in vals]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_text_is_readable_in_light_and_dark_mode(offline_page, site_url, mode):
+    page = offline_page.page
+    page.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
+    page.goto(f"{site_url}/{PAGES[0]}", wait_until="load")
+    assert page.evaluate("() => document.documentElement.dataset.theme") == mode
+    fg = page.evaluate("() => getComputedStyle(document.querySelector('article p')).color")
+    bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    contrast = (hi + 0.05) / (lo + 0.05)
+    assert contrast >= 4.5, f"{mode} mode: text {fg} on {bg} has contrast {contrast:.2f} < 4.5 (WCAG AA)"
+    (ROOT / "_build" / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ROOT / "_build" / "screenshots" / f"intro-{mode}.png"))
