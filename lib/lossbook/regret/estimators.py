@@ -1,0 +1,187 @@
+"""Loss estimators for linear-Q policy optimisation with bandit feedback.
+
+* The linear Q estimator ``hatQ(s,a) = phi(s,a)^T Sigma^+ phi(s_h,a_h) L_h`` (chapter eq.
+  ``amdp-qhat``), unbiased when ``Sigma^+ = Sigma^{-1}`` (eq. ``amdp-unbiased``).
+* The magnitude-reduced transform ``hatZ = max(Z,0) + E[min(Z,0)]`` (eq. ``amdp-mr``), with the
+  same mean and no larger second moment (Lemma ``amdp-lemma-mr``).
+* Matrix Geometric Resampling (Neu and Olkhovskaya 2020), whose mean
+  ``(gamma I + Sigma)^{-1} (I - (I - beta (gamma I + Sigma))^{M+1})`` approaches the regularised inverse
+  geometrically in ``M`` (eq. ``amdp-mgr-mean``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validate import check_array, check_int, check_probability_vectors, check_real
+from .env import LinearMDP, _check_mdp, _check_policy, _check_table, occupancy, policy_values
+
+__all__ = [
+    "EstimatorMeans",
+    "estimator_means",
+    "feature_covariance",
+    "magnitude_reduce",
+    "mgr_inverse",
+    "q_hat",
+]
+
+
+def magnitude_reduce(values, probs) -> np.ndarray:
+    """Magnitude-reduced values of a discrete random variable (chapter eq. ``amdp-mr``).
+
+    For ``Z`` taking ``values[i]`` with probability ``probs[i]``, returns the support of
+    ``hatZ = max(Z, 0) + E[min(Z, 0)]``: ``E hatZ = E Z``, ``E hatZ^2 <= E Z^2`` and
+    ``hatZ >= E[min(Z, 0)] >= -sqrt(E Z^2)`` (Lemma ``amdp-lemma-mr``).
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        Finite support points of ``Z``.
+    probs : array_like, shape (n,)
+        Probabilities (non-negative, summing to 1).
+
+    Examples
+    --------
+    >>> magnitude_reduce([-100.0, 1.0], [0.01, 0.99])
+    array([-1.,  0.])
+    """
+    z = check_array(values, "values", ndim=1, min_size=1)
+    p = check_probability_vectors(probs, "probs")
+    if p.ndim != 1 or p.shape != z.shape:
+        raise ValueError(f"probs must have the same shape as values {z.shape}, got {p.shape}")
+    return np.maximum(z, 0.0) + float(p @ np.minimum(z, 0.0))
+
+
+def feature_covariance(mdp: LinearMDP, pi) -> np.ndarray:
+    """Per-layer covariance ``Sigma_h = E_{s ~ mu_h^pi} sum_a pi(a|s) phi(s,a) phi(s,a)^T``, shape (H, d, d).
+
+    Examples
+    --------
+    >>> from lossbook.regret import make_linear_mdp, uniform_policy
+    >>> mdp = make_linear_mdp(2, 3, 2, 3, seed=0)
+    >>> Sig = feature_covariance(mdp, uniform_policy(mdp))
+    >>> bool(np.allclose(Sig, Sig.transpose(0, 2, 1)))
+    True
+    """
+    mdp = _check_mdp(mdp)
+    pi = _check_policy(mdp, pi)
+    mu = occupancy(mdp, pi)
+    return np.einsum("hs,hsa,hsai,hsaj->hij", mu, pi, mdp.phi, mdp.phi)
+
+
+def q_hat(mdp: LinearMDP, h: int, sigma_plus, state: int, action: int, loss_to_go: float) -> np.ndarray:
+    """Linear Q estimate for every ``(s, a)`` of layer ``h`` (chapter eq. ``amdp-qhat``).
+
+    ``hatQ(s, a) = phi(s, a)^T sigma_plus phi(s_h, a_h) L_h`` where ``(s_h, a_h) = (state, action)``
+    was visited at layer ``h`` and ``L_h`` is the observed loss-to-go.
+
+    Examples
+    --------
+    >>> from lossbook.regret import make_linear_mdp
+    >>> mdp = make_linear_mdp(1, 2, 2, 2, seed=0)
+    >>> q_hat(mdp, 0, np.eye(2), 0, 1, 0.0)
+    array([[0., 0.],
+           [0., 0.]])
+    """
+    mdp = _check_mdp(mdp)
+    h = check_int(h, "h", low=0, high=mdp.H - 1)
+    state = check_int(state, "state", low=0, high=mdp.S - 1)
+    action = check_int(action, "action", low=0, high=mdp.A - 1)
+    L = check_real(loss_to_go, "loss_to_go")
+    M = check_array(sigma_plus, "sigma_plus", ndim=2)
+    if M.shape != (mdp.d, mdp.d):
+        raise ValueError(f"sigma_plus must have shape (d, d) = {(mdp.d, mdp.d)}, got {M.shape}")
+    return mdp.phi[h] @ (M @ mdp.phi[h, state, action]) * L
+
+
+def mgr_inverse(samples, beta: float, gamma: float) -> np.ndarray:
+    """Matrix Geometric Resampling estimate of ``(gamma I + Sigma)^{-1}``.
+
+    With ``A_0 = I`` and ``A_j = A_{j-1} (I - beta (gamma I + Phi_j))`` for the ``M`` sampled
+    matrices ``Phi_j`` (unbiased draws of ``Sigma``), returns ``beta sum_{j=0}^{M} A_j``. Its mean is
+    ``(gamma I + Sigma)^{-1} (I - (I - beta (gamma I + Sigma))^{M+1})`` (chapter eq. ``amdp-mgr-mean``)
+    when the ``Phi_j`` are independent.
+
+    Parameters
+    ----------
+    samples : array_like, shape (M, d, d)
+        Symmetric positive semi-definite samples (e.g. ``phi phi^T``), ``M >= 0``.
+    beta : float
+        Step, in ``(0, 1/(gamma + max ||Phi_j||)]`` so that every factor is a contraction.
+    gamma : float
+        Regulariser, >= 0.
+
+    Examples
+    --------
+    >>> S = np.array([[[2.0]]] * 60)          # a deterministic 1-d "sample" equal to 2
+    >>> float(mgr_inverse(S, beta=0.5, gamma=0.0)[0, 0])   # (1/2) * sum_j 0^j
+    0.5
+    """
+    Phi = check_array(samples, "samples", ndim=3)
+    if Phi.shape[1] != Phi.shape[2]:
+        raise ValueError(f"samples must have shape (M, d, d), got {Phi.shape}")
+    gamma = check_real(gamma, "gamma", low=0.0)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    d = Phi.shape[1]
+    if Phi.shape[0]:
+        top = gamma + max(float(np.linalg.norm(P, 2)) for P in Phi)
+        if beta * top > 1.0 + 1e-12:
+            raise ValueError(f"beta must lie in (0, 1/(gamma + max ||Phi_j||)] = (0, {1.0 / top:.6g}], got {beta}")
+    I = np.eye(d)
+    Aj = I.copy()
+    total = I.copy()
+    for P in Phi:
+        Aj = Aj @ (I - beta * (gamma * I + P))
+        total += Aj
+    return beta * total
+
+
+class EstimatorMeans(NamedTuple):
+    """Exact expectations (over one episode of ``pi``) of the Q estimators, each of shape (H, S, A)."""
+
+    Q: np.ndarray
+    plain: np.ndarray
+    mr_oracle: np.ndarray
+    mr_plugin: np.ndarray
+
+
+def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMeans:
+    """Exact means of the plain, magnitude-reduced (oracle) and magnitude-reduced (plug-in) estimators.
+
+    With ``Sigma^+_h = (gamma I + Sigma_h)^{-1}`` and ``c(s,a; s',a') = phi(s,a)^T Sigma^+_h phi(s',a')``:
+
+    * plain: ``E hatQ(s,a) = sum_{s',a'} mu_h(s') pi(a'|s') c Q(s',a')`` (eq. ``amdp-unbiased``);
+    * MR-oracle: ``max(hatQ,0) + E[min(hatQ,0)]`` with the exact expectation, which needs the current
+      losses; its mean equals the plain mean;
+    * MR-plug-in (loss-free): ``max(hatQ,0) + L_h E[min(c,0)]``; its mean differs from the plain one
+      by ``V_h E[min(c,0)] - E[min(c,0) Q]`` (eq. ``amdp-plugin-bias``), which is zero only when
+      ``c`` and ``Q`` are uncorrelated under the learner's own play.
+
+    Examples
+    --------
+    >>> from lossbook.regret import make_linear_mdp, uniform_policy
+    >>> mdp = make_linear_mdp(2, 3, 2, 3, seed=0)
+    >>> m = estimator_means(mdp, uniform_policy(mdp), np.full((2, 3, 2), 0.5))
+    >>> bool(np.allclose(m.plain, m.Q)) and bool(np.allclose(m.mr_oracle, m.Q))
+    True
+    """
+    mdp = _check_mdp(mdp)
+    pi = _check_policy(mdp, pi)
+    ell = _check_table(mdp, ell, "ell")
+    gamma = check_real(gamma, "gamma", low=0.0)
+    _, Q = policy_values(mdp, pi, ell)
+    mu = occupancy(mdp, pi)
+    Sig = feature_covariance(mdp, pi) + gamma * np.eye(mdp.d)[None]
+    plain = np.empty_like(Q)
+    plug = np.empty_like(Q)
+    for h in range(mdp.H):
+        F = mdp.phi[h].reshape(-1, mdp.d)                  # (SA, d)
+        w = (mu[h][:, None] * pi[h]).ravel()               # probability of (s', a') at layer h
+        c = F @ np.linalg.solve(Sig[h], F.T)               # c[(s,a), (s',a')]
+        q = Q[h].ravel()
+        plain[h] = (c @ (w * q)).reshape(mdp.S, mdp.A)
+        neg = np.minimum(c, 0.0)
+        plug[h] = plain[h] + ((w @ q) * (neg @ w) - neg @ (w * q)).reshape(mdp.S, mdp.A)
+    return EstimatorMeans(Q=Q, plain=plain, mr_oracle=plain.copy(), mr_plugin=plug)

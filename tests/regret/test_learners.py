@@ -1,0 +1,145 @@
+"""Learners: the Numba episode loop against the NumPy reference, sublinear regret, slope fits."""
+
+import numpy as np
+import pytest
+from scipy.stats import linregress
+
+from lossbook.regret import (
+    DilatedBonusBaseline,
+    LogBarrierPolicyOptimizer,
+    MagnitudeReducedPolicyOptimizer,
+    fit_regret_slope,
+    make_linear_mdp,
+    make_loss_schedule,
+    regret_grid,
+    tune_constants,
+    uniform_policy_regret,
+)
+
+LEARNERS = [
+    LogBarrierPolicyOptimizer(),
+    MagnitudeReducedPolicyOptimizer(mode="oracle"),
+    MagnitudeReducedPolicyOptimizer(mode="plugin"),
+    DilatedBonusBaseline(),
+]
+
+
+@pytest.mark.parametrize("H,S", [(1, 6), (3, 4)])
+@pytest.mark.parametrize("learner", LEARNERS, ids=repr)
+def test_numba_episode_loop_equals_numpy_reference(learner, H, S):
+    # Same uniforms, same algorithm. Over 60 episodes the two engines agree to ~1e-12; longer runs
+    # drift apart because the regularised covariance becomes ill-conditioned (gamma ~ 1/K) and
+    # amplifies rounding differences between LAPACK and the kernel's Gauss-Jordan inverse
+    # (measured: 1e-15 after 20 episodes, 1e-8 after 200 at H=3), so 60 episodes and 1e-9.
+    mdp = make_linear_mdp(H, S, 3, 4, seed=11)
+    theta = make_loss_schedule(mdp, 60, "switch", block=5, seed=12)
+    a = learner.run(mdp, theta, 60, seed=13)
+    b = learner.run(mdp, theta, 60, seed=13, engine="numpy")
+    np.testing.assert_allclose(a.expected_losses, b.expected_losses, atol=1e-9)
+    np.testing.assert_allclose(a.observed_losses, b.observed_losses, atol=1e-9)
+    np.testing.assert_allclose(a.final_policy, b.final_policy, atol=1e-9)
+    assert a.pseudo_regret == pytest.approx(b.pseudo_regret, abs=1e-7)
+
+
+def test_pseudo_regret_is_sum_of_expected_losses_minus_comparator():
+    mdp = make_linear_mdp(2, 3, 3, 3, seed=0)
+    theta = make_loss_schedule(mdp, 200, seed=0)
+    run = LogBarrierPolicyOptimizer().run(mdp, theta, 200, seed=0)
+    # the comparator is at most the loss of any fixed policy, in particular of the uniform one
+    unif = uniform_policy_regret(mdp, theta, 200) + run.comparator_loss
+    assert run.comparator_loss <= unif
+    assert run.pseudo_regret == pytest.approx(run.expected_losses.sum() - run.comparator_loss, abs=1e-9)
+    # realised episode losses scatter around the expected ones (H=2, losses in [0,1] => sd <= 2)
+    diff = run.observed_losses - run.expected_losses
+    assert abs(diff.mean()) <= 4 * 2 / np.sqrt(200)
+
+
+@pytest.mark.claim("amdp_sublinear")
+def test_learners_have_sublinear_regret_while_uniform_is_linear():
+    mdp = make_linear_mdp(1, 6, 4, 5, seed=0)
+    Ks = [1000, 3000, 10_000]
+    theta = make_loss_schedule(mdp, max(Ks), "switch", seed=1)
+    for learner in [LogBarrierPolicyOptimizer(), MagnitudeReducedPolicyOptimizer(), DilatedBonusBaseline()]:
+        fit = fit_regret_slope(Ks, regret_grid(learner, mdp, theta, Ks, range(3)), n_boot=200)
+        assert fit.slope < 0.75, (learner, fit)
+    uni = np.array([[uniform_policy_regret(mdp, theta, K)] for K in Ks])
+    assert fit_regret_slope(Ks, uni, n_boot=20).slope == pytest.approx(1.0, abs=1e-9)
+
+
+def test_slope_fit_matches_scipy_linregress_and_local_slopes():
+    rng = np.random.default_rng(0)
+    K = np.array([1e3, 3e3, 1e4, 3e4, 1e5])
+    R = 3.0 * K[:, None] ** 0.6 * rng.lognormal(0, 0.05, size=(5, 8))
+    fit = fit_regret_slope(K, R, seed=1)
+    ref = linregress(np.log(K), np.log(R.mean(axis=1)))
+    assert fit.slope == pytest.approx(ref.slope, rel=1e-12)
+    np.testing.assert_allclose(fit.local_slopes, np.diff(np.log(R.mean(axis=1))) / np.diff(np.log(K)))
+    assert fit.ci_low <= fit.slope <= fit.ci_high
+    # log correction removes sqrt(log K) exactly
+    Rl = np.sqrt(K * np.log(K))[:, None] * np.ones((1, 3))
+    assert fit_regret_slope(K, Rl, log_correct=True).slope == pytest.approx(0.5, abs=1e-12)
+
+
+def test_bootstrap_interval_covers_the_true_slope_at_about_the_nominal_rate():
+    # 200 synthetic data sets with slope 0.6 and lognormal seed noise; a 90% interval should cover
+    # in roughly 90% of them (binomial sd 2.1%; the percentile bootstrap with 6 seeds undercovers a
+    # little, so we accept >= 75%).
+    rng = np.random.default_rng(4)
+    K = np.array([1e3, 1e4, 1e5])
+    hits = 0
+    for i in range(200):
+        R = K[:, None] ** 0.6 * rng.lognormal(0, 0.2, size=(3, 6))
+        f = fit_regret_slope(K, R, n_boot=300, level=0.9, seed=i)
+        hits += f.ci_low <= 0.6 <= f.ci_high
+    assert hits >= 150
+
+
+def test_invalid_arguments_raise_named_errors():
+    mdp = make_linear_mdp(1, 3, 2, 2, seed=0)
+    theta = make_loss_schedule(mdp, 10, seed=0)
+    with pytest.raises(ValueError, match="c_eta"):
+        LogBarrierPolicyOptimizer(c_eta=0.0)
+    with pytest.raises(ValueError, match="mode"):
+        MagnitudeReducedPolicyOptimizer(mode="psychic")
+    with pytest.raises(ValueError, match="K = 20"):
+        LogBarrierPolicyOptimizer().run(mdp, theta, 20, seed=0)
+    with pytest.raises(ValueError, match="schedule"):
+        LogBarrierPolicyOptimizer().run(mdp, theta[:, :, :1], 5, seed=0)
+    with pytest.raises(ValueError, match="schedule"):
+        LogBarrierPolicyOptimizer().run(mdp, theta + 2.0, 5, seed=0)
+    with pytest.raises(ValueError, match="engine"):
+        LogBarrierPolicyOptimizer().run(mdp, theta, 5, seed=0, engine="gpu")
+    with pytest.raises(ValueError, match="regrets"):
+        fit_regret_slope([1, 2, 3], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="positive"):
+        fit_regret_slope([1, 2], np.array([[1.0], [-1.0]]))
+
+
+# ------------------------------------------------------------------------------------------
+# The chapter's slope experiment, reproduced with fewer seeds and K points
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.claim("amdp_slope_a1")
+@pytest.mark.claim("amdp_slope_a2")
+@pytest.mark.claim("amdp_slope_b1")
+@pytest.mark.claim("amdp_visibility")
+def test_chapter_slope_protocol_at_reduced_size():
+    # Same instance, tuning grid, tuning horizon and tuning seeds as the chapter; evaluation on
+    # 4 seeds and K in {1e3, 1e4, 1e5} instead of 10 seeds and five K. Asserts the chapter's
+    # qualitative statements: the sqrt(K)-tuned methods have fitted exponents well below 2/3, and
+    # the K^{2/3}-tuned baseline's exponent is not distinguishable from them - also below 2/3 -
+    # while its absolute regret at K = 1e5 is higher than the log-barrier method's.
+    mdp = make_linear_mdp(1, 6, 4, 5, seed=0)
+    Ks = [1000, 10_000, 100_000]
+    theta = make_loss_schedule(mdp, max(Ks), "switch", seed=1)
+    tune = dict(c_beta_grid=[0.1, 1.0], seeds=[1000, 1001])
+    a1, _ = tune_constants(LogBarrierPolicyOptimizer, mdp, theta, 10_000, c_eta_grid=[4, 16, 64], **tune)
+    a2, _ = tune_constants(MagnitudeReducedPolicyOptimizer, mdp, theta, 10_000, c_eta_grid=[0.25, 1, 4], **tune)
+    b1, _ = tune_constants(DilatedBonusBaseline, mdp, theta, 10_000, c_eta_grid=[4, 16, 64], **tune)
+    fits = {n: fit_regret_slope(Ks, regret_grid(L, mdp, theta, Ks, range(4)), n_boot=500)
+            for n, L in [("a1", a1), ("a2", a2), ("b1", b1)]}
+    assert fits["a1"].ci_high < 0.6
+    assert fits["a2"].ci_high < 0.6
+    assert fits["b1"].ci_high < 2.0 / 3.0
+    assert fits["a1"].mean_regret[-1] < fits["b1"].mean_regret[-1]
