@@ -1,0 +1,309 @@
+"""The comp-sum family of multi-class losses and its conditional risks.
+
+Notation (chapter ``book/consistency/comp-sum-h-consistency``): ``n`` classes, a score vector
+``h`` with softmax ``s``, a conditional distribution ``p`` over the labels. For ``tau >= 0``
+
+    Phi^tau(u) = log(1 + u)                          (tau = 1)
+               = ((1 + u)^(1 - tau) - 1) / (1 - tau)  (tau != 1)
+
+and the comp-sum loss is ``ell^tau(h, y) = Phi^tau(sum_{y' != y} exp(h_y' - h_y))``
+(eq. ``csh-loss``). Since ``1 + u = 1 / s_y`` it equals ``(1 - s_y^(tau - 1)) / (tau - 1)``
+(eq. ``csh-softmax-form``), which is how it is evaluated here: from the log-softmax, with
+``expm1`` so that nothing cancels near ``tau = 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import check_array, check_labels, check_probability_vectors, check_real
+from ..losses import log_softmax
+
+__all__ = [
+    "TAU_ONE_TOL",
+    "best_conditional_risk",
+    "best_conditional_softmax",
+    "comp_sum_loss",
+    "comp_sum_loss_all_labels",
+    "comp_sum_loss_torch",
+    "conditional_risk",
+    "phi_tau",
+    "zero_one_regret",
+]
+
+#: |tau - 1| below which the tau = 1 (logarithmic) formulas are used; the relative error this
+#: introduces is of order |tau - 1| * log(1 / s_y), below 1e-7 for any representable softmax.
+TAU_ONE_TOL = 1e-8
+
+
+def _check_tau(tau) -> float:
+    return check_real(tau, "tau", low=0.0)
+
+
+def _loss_from_log_softmax(log_s: np.ndarray, tau: float) -> np.ndarray:
+    """``(1 - s^(tau-1)) / (tau-1)`` from ``log s`` (eq. csh-softmax-form), stable near tau = 1."""
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        return -log_s
+    q = tau - 1.0
+    with np.errstate(over="ignore"):  # tau < 1 and a vanishing softmax: the loss really exceeds 1e308
+        return -np.expm1(q * log_s) / q
+
+
+def phi_tau(u, tau: float) -> np.ndarray:
+    """Auxiliary function ``Phi^tau(u)`` of the comp-sum family (eq. ``csh-phi``).
+
+    Parameters
+    ----------
+    u : array_like
+        Non-negative reals (the sum ``sum_{y' != y} exp(h_y' - h_y)``).
+    tau : float
+        Family parameter, ``tau >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log1p(u)`` at ``tau = 1``, else ``expm1((1 - tau) log1p(u)) / (1 - tau)``.
+
+    Examples
+    --------
+    >>> float(phi_tau(1.0, 1.0))        # log 2
+    0.6931471805599453
+    >>> float(phi_tau(3.0, 0.0))        # sum-exponential: Phi^0(u) = u
+    3.0
+    >>> float(phi_tau(1.0, 2.0))        # MAE: 1 - 1/(1 + u)
+    0.5
+    """
+    tau = _check_tau(tau)
+    u = check_array(u, "u", low=0.0)
+    g = np.log1p(u)
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        return g
+    with np.errstate(over="ignore"):
+        return np.expm1((1.0 - tau) * g) / (1.0 - tau)
+
+
+def comp_sum_loss_all_labels(scores, tau: float) -> np.ndarray:
+    """Comp-sum loss ``ell^tau(h, y)`` for every label ``y`` at once.
+
+    Parameters
+    ----------
+    scores : array_like, shape (..., n)
+        Finite real scores ``h(x, .)``, ``n >= 2``.
+    tau : float
+        Family parameter, ``tau >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n)
+        Entry ``[..., y]`` is ``(1 - s_y^(tau - 1)) / (tau - 1)`` (``-log s_y`` at ``tau = 1``).
+        For ``tau < 1`` and extreme scores the value may be ``inf`` (the loss exceeds the float
+        range); it is never NaN.
+
+    Examples
+    --------
+    >>> comp_sum_loss_all_labels([0.0, 0.0], 2.0)    # MAE of a uniform softmax
+    array([0.5, 0.5])
+    """
+    tau = _check_tau(tau)
+    scores = check_array(scores, "scores")
+    if scores.ndim == 0 or scores.shape[-1] < 2:
+        raise ValueError(f"scores must have shape (..., n) with n >= 2 classes, got shape {scores.shape}")
+    return _loss_from_log_softmax(log_softmax(scores, axis=-1), tau)
+
+
+def comp_sum_loss(scores, y, tau: float) -> np.ndarray:
+    """Comp-sum loss ``ell^tau(h, x, y)`` of eq. ``csh-loss``, evaluated via the log-softmax.
+
+    ``tau = 0`` is the sum-exponential loss, ``tau = 1`` the logistic (softmax cross-entropy)
+    loss, ``tau in (1, 2)`` generalized cross-entropy with ``q = tau - 1`` and ``tau = 2`` the
+    mean absolute error ``1 - s_y``.
+
+    Parameters
+    ----------
+    scores : array_like, shape (..., n)
+        Finite real scores.
+    y : array_like of int, shape (...)
+        Labels in ``{0, ..., n - 1}``; broadcast against ``scores[..., 0]``.
+    tau : float
+        Family parameter, ``tau >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = np.array([[2.0, 0.0, -1.0]])
+    >>> bool(np.isclose(comp_sum_loss(h, [0], 1.0)[0], np.log1p(np.exp(-2) + np.exp(-3))))
+    True
+    >>> float(comp_sum_loss([0.0, 0.0], 1, 0.0))    # sum-exponential: exp(0 - 0)
+    1.0
+    """
+    tau = _check_tau(tau)
+    all_labels = comp_sum_loss_all_labels(scores, tau)
+    n = all_labels.shape[-1]
+    y = check_labels(y, "y", n)
+    y_b = np.broadcast_to(y, all_labels.shape[:-1])
+    return np.take_along_axis(all_labels, y_b[..., None], axis=-1)[..., 0]
+
+
+def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
+    """PyTorch comp-sum loss (differentiable), the same formula as :func:`comp_sum_loss`.
+
+    Parameters
+    ----------
+    scores : torch.Tensor, shape (m, n)
+        Real scores (logits).
+    y : torch.Tensor of int64, shape (m,)
+        Labels in ``{0, ..., n - 1}``.
+    tau : float
+        Family parameter, ``tau >= 0``.
+    reduction : {"none", "mean", "sum"}
+
+    Returns
+    -------
+    torch.Tensor
+        ``-expm1((tau - 1) log_softmax(scores)_y) / (tau - 1)`` (``-log_softmax`` at tau = 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.tensor([[1.0, 0.0, -1.0]], dtype=torch.float64)
+    >>> l1 = comp_sum_loss_torch(z, torch.tensor([0]), 1.0)
+    >>> bool(torch.allclose(l1, torch.nn.functional.cross_entropy(z, torch.tensor([0]), reduction="none")))
+    True
+    """
+    import torch
+
+    tau = _check_tau(tau)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError("scores must be a torch.Tensor of shape (m, n) with n >= 2")
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32) or y.shape != scores.shape[:1]:
+        raise TypeError("y must be an integer torch.Tensor of shape (m,)")
+    n = scores.shape[1]
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n):
+        raise ValueError(f"y must lie in [0, {n - 1}]")
+    log_s = torch.log_softmax(scores, dim=1).gather(1, y.long()[:, None])[:, 0]
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        out = -log_s
+    else:
+        out = -torch.expm1((tau - 1.0) * log_s) / (tau - 1.0)
+    if reduction == "mean":
+        return out.mean()
+    if reduction == "sum":
+        return out.sum()
+    return out
+
+
+def conditional_risk(scores, p, tau: float) -> np.ndarray:
+    """Conditional risk ``C_tau(h, x) = sum_y p_y ell^tau(h, x, y)`` (eq. ``csh-cond-risk``).
+
+    Labels with ``p_y = 0`` contribute exactly 0, even where their loss is infinite.
+
+    Parameters
+    ----------
+    scores : array_like, shape (..., n)
+    p : array_like, shape (..., n)
+        Conditional distributions (non-negative, summing to 1 within 1e-9); broadcast with scores.
+    tau : float
+        ``tau >= 0``.
+
+    Examples
+    --------
+    >>> float(conditional_risk([0.0, 0.0], [0.5, 0.5], 1.0))   # log 2
+    0.6931471805599453
+    """
+    tau = _check_tau(tau)
+    ell = comp_sum_loss_all_labels(scores, tau)
+    p = check_probability_vectors(p, "p")
+    if p.shape[-1] != ell.shape[-1]:
+        raise ValueError(f"p has {p.shape[-1]} classes but scores have {ell.shape[-1]}")
+    ell = np.where(p > 0, ell, 0.0)
+    return np.sum(p * ell, axis=-1)
+
+
+def best_conditional_risk(p, tau: float) -> np.ndarray:
+    """Best conditional risk ``C*_tau(p) = inf_h C_tau(h, x)`` over all score vectors (eq. ``csh-cstar``).
+
+    ``((sum_y p_y^(1/(2-tau)))^(2-tau) - 1) / (1 - tau)`` for ``tau in [0, 1) U (1, 2)``, the
+    Shannon entropy (nats) at ``tau = 1`` and ``(1 - max_y p_y) / (tau - 1)`` for ``tau >= 2``.
+    This is the value for a symmetric complete hypothesis set.
+
+    Parameters
+    ----------
+    p : array_like, shape (..., n)
+        Conditional distributions.
+    tau : float
+        ``tau >= 0``.
+
+    Examples
+    --------
+    >>> float(best_conditional_risk([0.5, 0.5], 1.0))   # entropy log 2
+    0.6931471805599453
+    >>> float(best_conditional_risk([0.7, 0.2, 0.1], 2.0))   # MAE: 1 - max p
+    0.30000000000000004
+    """
+    tau = _check_tau(tau)
+    p = check_probability_vectors(p, "p")
+    if p.shape[-1] < 2:
+        raise ValueError(f"p must have n >= 2 classes, got {p.shape[-1]}")
+    if tau >= 2.0:
+        return (1.0 - np.max(p, axis=-1)) / (tau - 1.0)
+    pos = p > 0
+    log_p_or_zero = np.log(np.where(pos, p, 1.0))  # 0 where p = 0, so that 0 log 0 = 0
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        return -np.sum(p * log_p_or_zero, axis=-1)
+    log_p = np.where(pos, log_p_or_zero, -np.inf)
+    a = 1.0 / (2.0 - tau)
+    # A = (2 - tau) log sum_y p_y^a; C* = expm1(A) / (1 - tau): no cancellation as tau -> 1.
+    m = np.max(a * log_p, axis=-1, keepdims=True)
+    lse = m[..., 0] + np.log(np.sum(np.exp(a * log_p - m), axis=-1))
+    return np.expm1((2.0 - tau) * lse) / (1.0 - tau)
+
+
+def best_conditional_softmax(p, tau: float) -> np.ndarray:
+    """Softmax that attains ``C*_tau``: ``s_y ∝ p_y^(1/(2 - tau))`` for ``tau < 2`` (eq. ``csh-argmin``).
+
+    For ``tau >= 2`` the infimum is not attained by finite scores; the returned vector is the
+    limit, all mass on the first label of largest ``p`` (lowest-index tie-break).
+
+    Examples
+    --------
+    >>> best_conditional_softmax([0.25, 0.75], 1.0)
+    array([0.25, 0.75])
+    >>> best_conditional_softmax([0.2, 0.8], 0.0)       # s ∝ sqrt(p)
+    array([0.33333333, 0.66666667])
+    """
+    tau = _check_tau(tau)
+    p = check_probability_vectors(p, "p")
+    if tau >= 2.0:
+        out = np.zeros_like(p)
+        np.put_along_axis(out, np.argmax(p, axis=-1)[..., None], 1.0, axis=-1)
+        return out
+    w = p ** (1.0 / (2.0 - tau))
+    return w / np.sum(w, axis=-1, keepdims=True)
+
+
+def zero_one_regret(scores, p) -> np.ndarray:
+    """Zero-one calibration gap ``max_y p_y - p_{argmax h}`` (eq. ``csh-01-regret``).
+
+    The prediction is the first index of the largest score (lowest-index tie-break), as
+    :func:`numpy.argmax`.
+
+    Examples
+    --------
+    >>> float(zero_one_regret([1.0, 2.0, 0.0], [0.5, 0.3, 0.2]))
+    0.2
+    >>> float(zero_one_regret([1.0, 1.0], [0.5, 0.5]))
+    0.0
+    """
+    scores = check_array(scores, "scores", min_size=2)
+    p = check_probability_vectors(p, "p")
+    if scores.ndim == 0 or scores.shape[-1] != p.shape[-1]:
+        raise ValueError(f"scores and p must share their last (class) axis, got {scores.shape} and {p.shape}")
+    scores, p = np.broadcast_arrays(scores, p)
+    pred = np.argmax(scores, axis=-1)
+    return np.max(p, axis=-1) - np.take_along_axis(p, pred[..., None], axis=-1)[..., 0]
