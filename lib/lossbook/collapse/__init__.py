@@ -19,6 +19,7 @@ from .deep_linear import (
 from .etf import orthonormal_frame, random_rotation, simplex_etf
 from .flow import CentralPath, central_path_flow
 from .metrics import CollapseMetrics, class_means, collapse_metrics, sigma_b, sigma_w
+from .mlp import CollapseTrace, gaussian_mixture, train_mlp_collapse
 from .perturbation import (
     HessianBlocks,
     PerturbationSpectrum,
@@ -41,6 +42,7 @@ from .ufm import (
 __all__ = [
     "CentralPath",
     "CollapseMetrics",
+    "CollapseTrace",
     "HessianBlocks",
     "PerturbationSpectrum",
     "UFMMinimizer",
@@ -48,6 +50,7 @@ __all__ = [
     "central_path_field",
     "central_path_flow",
     "class_indicator",
+    "gaussian_mixture",
     "hessian_blocks",
     "operator_block",
     "optimal_classifier",
@@ -55,6 +58,7 @@ __all__ = [
     "perturbation_spectrum",
     "solve_vicinity",
     "ufm_minimizer",
+    "train_mlp_collapse",
     "ufm_objective",
     "class_means",
     "collapse_metrics",
