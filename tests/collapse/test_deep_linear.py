@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lossbook.collapse import collapse_metrics
 from lossbook.collapse._deep_linear_kernels import (
@@ -359,3 +361,26 @@ def test_invalid_arguments_raise_named_errors():
         fit_deep_linear([10, 5], 3, 2, 1e-3, 1e-3, seed=None)
     with pytest.raises(ValueError, match="root_rule"):
         deep_linear_minimizer([10, 5], 2, 1e-3, 1e-3, root_rule="largest")
+
+
+# ------------------------------------------------------------------ monotonicity of the closed form
+
+
+@given(
+    counts=st.lists(st.integers(1, 400), min_size=2, max_size=5),
+    depth=st.integers(1, 4),
+    log_lam=st.floats(-5.0, -1.5),
+)
+@settings(max_examples=60, deadline=None)
+def test_lengths_grow_with_class_size_and_shrink_with_weight_decay(counts, depth, log_lam):
+    lam = 10.0**log_lam
+    sol = deep_linear_minimizer(counts, depth, lam, lam)
+    order = np.argsort(counts, kind="stable")
+    p2 = sol.product_sq_singular_values[order]
+    # n_i > n_j  =>  P_i >= P_j (sorted by count, P^2 must be non-decreasing)
+    assert np.all(np.diff(p2) >= -1e-12 * max(1.0, p2.max()))
+    # raising one layer's decay (lam_h fixed) cannot lengthen any class
+    bigger = np.full(depth, lam)
+    bigger[0] *= 1.1
+    sol2 = deep_linear_minimizer(counts, depth, bigger, lam)
+    assert np.all(sol2.product_sq_singular_values <= sol.product_sq_singular_values * (1 + 1e-12) + 1e-300)

@@ -526,6 +526,12 @@ def fit_deep_linear(
     -------
     DeepLinearFit
 
+    Notes
+    -----
+    The kernel's matrix products go through SciPy's BLAS. For the small matrices of typical runs,
+    BLAS threads only contend on a busy machine; set ``OPENBLAS_NUM_THREADS=1`` (before NumPy is
+    imported) or use ``threadpoolctl`` when running many fits side by side.
+
     Examples
     --------
     >>> fit = fit_deep_linear([20, 10], d=3, depth=2, lam_w=1e-3, lam_h=1e-3, seed=0)
