@@ -2,7 +2,7 @@
 
 Spherical Hankel functions ``h_n(x)`` grow like ``(2n-1)!!/x^{n+1}`` and ``j_n(x)`` shrinks like
 ``x^n/(2n+1)!!`` for ``n >> |x|``; ``j_n`` of a lossy argument also carries ``exp(|Im x|)``. Direct
-evaluation therefore overflows (``scipy.special.spherical_yn(200, 5.0)`` is ``-inf``). The series
+evaluation therefore overflows (``scipy.special.spherical_yn(400, 5.0)`` is ``-inf``). The series
 only ever needs *ratios* of functions of the same order at two arguments, so we tabulate
 
 * ``q_n = h_n(x)/h_{n-1}(x)`` by the upward recurrence ``q_{n+1} = (2n+1)/x - 1/q_n``, ``q_1 = 1/x - i``

@@ -152,6 +152,10 @@ def _boresight_sums_numba(x0, rho, q0, cM, cN):
             e += tE
             h += hr * (cM[n] * dr - cN[n])
             t = abs(tE)
+            if n > x0 and abs(hr) < 1e-250:
+                # h_n(rho)/h_n(x0) decreases monotonically once n > x0; stopping here drops terms
+                # below 1e-250 and avoids slow subnormal arithmetic when rho >> x0
+                break
             qr = (2.0 * n + 1.0) * ix - iq
         Es[i] = e
         Hs[i] = h
