@@ -14,6 +14,7 @@ import sympy as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import minimize
 
 from lossbook.collapse import collapse_metrics
 from lossbook.collapse._deep_linear_kernels import (
@@ -384,3 +385,23 @@ def test_lengths_grow_with_class_size_and_shrink_with_weight_decay(counts, depth
     bigger[0] *= 1.1
     sol2 = deep_linear_minimizer(counts, depth, bigger, lam)
     assert np.all(sol2.product_sq_singular_values <= sol.product_sq_singular_values * (1 + 1e-12) + 1e-300)
+
+
+def test_ce_etf_reduction_matches_direct_minimisation_over_layer_scales():
+    # minimise the ETF-restricted objective over every layer scale s_m and the feature scale a
+    # directly (no AM-GM reduction to one variable), from several starts
+    k, n, depth = 4, 20, 3
+    lams = np.array([2e-3, 5e-3, 1e-3])
+    lam_h = 3e-3
+
+    def obj(z):
+        s, a = np.exp(z[:depth]), np.exp(z[depth])
+        q = np.prod(s) * a
+        return float(np.logaddexp(0.0, np.log(k - 1.0) - q) + 0.5 * (k - 1) * (lams @ s**2 + n * lam_h * a**2))
+
+    rng = np.random.default_rng(0)
+    best = min(minimize(obj, rng.normal(0.5, 0.5, depth + 1), method="BFGS", options={"gtol": 1e-12}).fun
+               for _ in range(8))
+    best = min(best, np.log(k))  # the origin (t = 0) is the other candidate
+    etf = deep_linear_ce_etf(k, n, depth, lams, lam_h)
+    assert abs(etf.objective - best) < 1e-9
