@@ -214,6 +214,11 @@ def test_imbalanced_with_bias_matches_solver():
                                np.sort(sol.product_sq_singular_values)[1:], rtol=1e-6)
     np.testing.assert_allclose(fit.bias, np.asarray(COUNTS) / 400, atol=1e-7)
     assert abs(fit.objective - sol.objective) < 1e-10
+    act = fit.features
+    for m in range(2):
+        means = np.stack([act[:, fit.labels == c].mean(axis=1) for c in range(4)], axis=1)
+        np.testing.assert_allclose(np.linalg.norm(means, axis=0), sol.layer_class_mean_norms[m], rtol=1e-6)
+        act = fit.weights[m] @ act
 
 
 # ------------------------------------------------------------------ thresholds and minority collapse
