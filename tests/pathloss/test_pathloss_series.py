@@ -346,3 +346,24 @@ def test_series_rejects_invalid_inputs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sphere_boresight_field(args.pop("f"), args.pop("eps_c"), args.pop("R"), args.pop("d"), args.pop("r"),
                                **args)
+
+
+def test_series_type_errors():
+    with pytest.raises(TypeError, match="moment"):
+        sphere_boresight_field(1e9, 50.0, 0.1, 0.01, [1.0], moment=[1.0, 2.0])
+    with pytest.raises(TypeError, match="eps_c"):
+        sphere_boresight_field(1e9, [50.0, 40.0], 0.1, 0.01, [1.0])
+    with pytest.raises(TypeError, match="r"):
+        sphere_boresight_field(1e9, 50.0, 0.1, 0.01, [1.0 + 1j])
+
+
+def test_power_out_scales_with_moment_squared_and_matches_far_field_flux():
+    f, R, d = 915e6, 0.1, 0.02
+    eps = muscle_permittivity(f)
+    P1 = sphere_power_out(f, eps, R, d)
+    assert sphere_power_out(f, eps, R, d, moment=3.0 - 4.0j) == pytest.approx(25 * P1, rel=1e-12)
+    # boresight flux far away equals D0 P_out / (4 pi r^2): ties the power sum to the field series
+    r = 2000.0
+    S = sphere_boresight_field(f, eps, R, d, [r]).S[0]
+    D0 = sphere_directivity_boresight(f, eps, R, d)
+    assert S == pytest.approx(D0 * P1 / (4 * np.pi * (R + r) ** 2), rel=2e-3)   # O(R/r) near-far offset

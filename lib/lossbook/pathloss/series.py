@@ -231,6 +231,13 @@ def _prefactors(pb: _Problem, source):
     return KE, KH
 
 
+def _scalar_moment(moment) -> complex:
+    arr = check_array(moment, "moment", dtype=np.complex128)
+    if arr.ndim != 0:
+        raise TypeError(f"moment must be a scalar, got shape {arr.shape}")
+    return complex(arr)
+
+
 def _check_source(source):
     if source not in ("electric", "magnetic"):
         raise ValueError(f"source must be 'electric' or 'magnetic', got {source!r}")
@@ -289,10 +296,7 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r, *, s
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
     n_cap = check_int(n_cap, "n_cap", low=1)
     r = check_array(r, "r", low=0.0)
-    mom = complex(check_array(moment, "moment", dtype=np.complex128).reshape(-1)[0]) if np.ndim(moment) == 0 \
-        else None
-    if mom is None:
-        raise TypeError("moment must be a scalar")
+    mom = _scalar_moment(moment)
     pb = _setup(f, eps_c, R, d)
     shape = r.shape
     rr = r.reshape(-1)
@@ -393,9 +397,9 @@ def sphere_power_out(f: float, eps_c: complex, R: float, d: float, *, source: st
     >>> bool(abs(P / (w**4 * mu_0 / (12 * np.pi * c)) - 1) < 1e-10)
     True
     """
-    moment = check_array(moment, "moment", dtype=np.complex128)
+    mom = _scalar_moment(moment)
     pb, KE, psum, _, _ = _power_and_boresight(f, eps_c, R, d, source, tol, nmax, engine)
-    return float(abs(KE) ** 2 / (2.0 * ETA0 * pb.k0**2) * psum * abs(complex(moment.reshape(-1)[0])) ** 2)
+    return float(abs(KE) ** 2 / (2.0 * ETA0 * pb.k0**2) * psum * abs(mom) ** 2)
 
 
 def sphere_directivity_boresight(f: float, eps_c: complex, R: float, d: float, *, source: str = "electric",
@@ -438,7 +442,7 @@ def halfspace_boresight_far_field(f, eps_c, d, r, *, moment: complex = 1.0) -> n
     k0 = w / C0
     E = w**2 * MU0 * np.exp(1j * k0 * r) / (4.0 * np.pi * r) * 2.0 / (1.0 + n) * np.exp(1j * n * k0 * d)
     E = np.where(eng, np.conj(E), E)
-    return E * complex(check_array(moment, "moment", dtype=np.complex128).reshape(-1)[0])
+    return E * _scalar_moment(moment)
 
 
 def exact_free_space_path_loss_db(r, f: float, d: float, R: float, eps_c: complex, *, source: str = "electric",
