@@ -49,7 +49,7 @@ def test_linear_population_fit_matches_scikit_learn_at_tau_one():
     Xr = np.repeat(X, n, axis=0)
     yr = np.tile(np.arange(n), X.shape[0])
     sw = (w[:, None] * P).ravel()
-    clf = LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000).fit(Xr, yr, sample_weight=sw)
+    clf = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(Xr, yr, sample_weight=sw)
     sk_risk = float(np.sum(sw * comp_sum_loss(clf.decision_function(Xr), yr, 1.0)))
     assert fit.risk == pytest.approx(sk_risk, abs=1e-7)
 

@@ -182,9 +182,9 @@ def _margins_numba(p, h, tau, n):
                     cstar -= p[r, k] * math.log(p[r, k])
         else:
             z = 0.0
+            inv = 1.0 / pmax
             for k in range(n):
-                if p[r, k] > 0.0:
-                    z += math.exp(a * (math.log(p[r, k]) - math.log(pmax)))
+                z += (p[r, k] * inv) ** a  # normalised by max p: no underflow of p^a
             cstar = math.expm1((2.0 - tau) * (a * math.log(pmax) + math.log(z))) / (1.0 - tau)
         t = pmax - p[r, arg]
         t01[r] = t
