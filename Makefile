@@ -8,7 +8,6 @@ MATHJAX_VER  := 3.2.2
 MATHJAX_DIR  := book/_static/mathjax
 HTML         := _build/html
 export PYTHONHASHSEED := 0
-export MPLBACKEND     := Agg
 export TQDM_DISABLE   := 1
 
 .PHONY: page help venv book book-strict serve test lint pytest site-test bench chapter clean distclean mathjax
@@ -55,7 +54,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check lib tests benchmarks book/_ext
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -m "not site" tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 -m "not site" tests
 
 site-test: $(STAMP)
 	$(BIN)/python -m pytest -q -m site tests/site

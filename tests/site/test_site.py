@@ -160,3 +160,15 @@ def test_text_is_readable_in_light_and_dark_mode(offline_page, site_url, mode):
     assert contrast >= 4.5, f"{mode} mode: text {fg} on {bg} has contrast {contrast:.2f} < 4.5 (WCAG AA)"
     (ROOT / "_build" / "screenshots").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ROOT / "_build" / "screenshots" / f"intro-{mode}.png"))
+
+
+FIGURE_PAGES = [p for p in PAGES if p.count("/") == 2 or p == PAGES[0]]  # the intro and every chapter
+
+
+@pytest.mark.parametrize("path", FIGURE_PAGES)
+def test_chapter_shows_at_least_one_computed_figure(path):
+    # a figure produced by an executed cell is an <img> inside a cell output (matplotlib's inline backend)
+    parsed = (HTML / path).read_text(encoding="utf-8")
+    outputs = re.findall(r'<div class="cell_output[^"]*">(.*?)</div>\s*</div>', parsed, flags=re.S)
+    n_images = sum(o.count("<img") for o in outputs)
+    assert n_images >= 1, f"{path}: no figure in any cell output (was matplotlib's inline backend disabled?)"
