@@ -54,9 +54,9 @@ def _check_H_labels(H, labels, n_classes):
     if y.shape[0] != H.shape[1]:
         raise ValueError(f"labels must have one entry per column of H ({H.shape[1]}), got {y.shape[0]}")
     if n_classes is None:
+        if y.size and y.dtype.kind in "iuf" and np.nanmin(y) < 0:
+            raise ValueError(f"labels must be non-negative class indices, got minimum {np.nanmin(y)}")
         y0 = check_labels(y, "labels", np.iinfo(np.int64).max)
-        if y0.size and y0.min() < 0:
-            raise ValueError(f"labels must be non-negative class indices, got minimum {y0.min()}")
         K = int(y0.max()) + 1
     else:
         K = check_int(n_classes, "n_classes", low=2)
