@@ -72,3 +72,17 @@ def test_numba_tables_equal_python_tables():
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
         for a, b in zip(_j_table(z, N), _j_table_numba(z, N), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("x0", [0.5, 3.0, 60.0, 500.0])
+def test_hankel_ratio_decreases_with_order_beyond_x0(x0):
+    # The Numba series kernel's early exit relies on |h_n(rho)/h_n(x0)| decreasing in n for n > x0
+    # (rho > x0), and the stability argument on |h_n(rho)/h_n(x0)| <= 1.
+    N = int(3 * x0) + 200
+    _, _, log0 = _h_table(x0, N)
+    for rho in (x0 * 1.001, 2 * x0, 100 * x0):
+        _, _, logr = _h_table(rho, N)
+        lr = (logr - log0).real
+        assert np.all(lr <= 1e-12)
+        n0 = int(np.ceil(x0)) + 1
+        assert np.all(np.diff(lr[n0:]) <= 1e-12)

@@ -127,18 +127,25 @@ def _boresight_sums_numpy(x0, rho, q0, cM, cN):
 
 @njit(cache=True)
 def _boresight_sums_numba(x0, rho, q0, cM, cN):
-    # Same recurrence as the NumPy reference, arranged for one complex division per term.
+    # Same recurrence as the NumPy reference, arranged for one complex division per term, with a
+    # rigorous early exit: for n > x0 the Hankel ratio |h_n(rho)/h_n(x0)| decreases with n, so the
+    # remaining terms are bounded by |ratio| * max_{m>n}(|cM|+|cN|) * (2 + (N+1)/rho) * (N - n).
     N = cM.shape[0] - 1
     iq0 = np.empty(N + 1, dtype=np.complex128)
     iq0[0] = 0.0
     for n in range(1, N + 1):
         iq0[n] = 1.0 / q0[n]
+    suf = np.zeros(N + 2)
+    for n in range(N, 0, -1):
+        v = abs(cM[n]) + abs(cN[n])
+        suf[n] = v if v > suf[n + 1] else suf[n + 1]
     Es = np.zeros(rho.shape[0], dtype=np.complex128)
     Hs = np.zeros(rho.shape[0], dtype=np.complex128)
     last = np.zeros(rho.shape[0])
     for i in range(rho.shape[0]):
         x = rho[i]
         ix = 1.0 / x
+        dmax = 2.0 + (N + 1.0) * ix
         hr = (x0 * ix) * np.exp(1j * (x - x0))
         qr = ix - 1j
         e = 0j
@@ -152,10 +159,9 @@ def _boresight_sums_numba(x0, rho, q0, cM, cN):
             e += tE
             h += hr * (cM[n] * dr - cN[n])
             t = abs(tE)
-            if n > x0 and abs(hr) < 1e-250:
-                # h_n(rho)/h_n(x0) decreases monotonically once n > x0; stopping here drops terms
-                # below 1e-250 and avoids slow subnormal arithmetic when rho >> x0
-                break
+            if n > x0 + 1.0 and (n & 7) == 0:
+                if abs(hr) * suf[n + 1] * dmax * (N - n) < 1e-17 * abs(e):
+                    break
             qr = (2.0 * n + 1.0) * ix - iq
         Es[i] = e
         Hs[i] = h
