@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.constants import c, mu_0
 from scipy.special import spherical_jn, spherical_yn
 
@@ -368,3 +370,14 @@ def test_power_out_scales_with_moment_squared_and_matches_far_field_flux():
     S = sphere_boresight_field(f, eps, R, d, [r]).S[0]
     D0 = sphere_directivity_boresight(f, eps, R, d)
     assert S == pytest.approx(D0 * P1 / (4 * np.pi * (R + r) ** 2), rel=2e-3)   # O(R/r) near-far offset
+
+
+@given(f=st.floats(1e8, 6e9), R=st.floats(0.01, 0.6), frac=st.floats(0.01, 1.0), r=st.floats(0.0, 20.0),
+       source=st.sampled_from(["electric", "magnetic"]))
+@settings(max_examples=40, deadline=None)
+def test_empty_sphere_is_free_space_for_random_geometry(f, R, frac, r, source):
+    d = frac * R
+    out = sphere_boresight_field(f, 1.0, R, d, [r], source=source)
+    E, H = _free_space_dipole(f, np.array([d + r]), source)
+    assert abs(out.E[0] / E[0] - 1) < 1e-9
+    assert abs(out.H[0] / H[0] - 1) < 1e-9
