@@ -287,3 +287,19 @@ def test_numba_integer_bits_equals_numpy_reference(n, log_scale, seed, lo, width
     b = integer_bits(C, total / n, b_min=lo, b_max=hi, engine="numpy")
     assert a.sum() == b.sum() == total
     assert expected_loss(C, a.astype(float)) == pytest.approx(expected_loss(C, b.astype(float)), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_integer_optimum_is_floor_plus_largest_fractional_parts(seed):
+    # Lemma baq-lem-floor, checked against the NumPy reference (largest gains over all levels),
+    # which never looks at the continuous solution.
+    rng = np.random.default_rng(seed)
+    n = 300
+    C = np.exp(2.0 * rng.normal(size=n))
+    R = float(rng.integers(1, 6))
+    b = waterfill_bits(C, R, b_max=8).bits
+    fl = np.floor(b)
+    k = int(round(n * R - fl.sum()))
+    rule = fl.copy()
+    rule[np.argsort(-(b - fl))[:k]] += 1
+    np.testing.assert_array_equal(rule.astype(np.int64), integer_bits(C, R, engine="numpy"))
