@@ -381,3 +381,15 @@ def test_empty_sphere_is_free_space_for_random_geometry(f, R, frac, r, source):
     E, H = _free_space_dipole(f, np.array([d + r]), source)
     assert abs(out.E[0] / E[0] - 1) < 1e-9
     assert abs(out.H[0] / H[0] - 1) < 1e-9
+
+
+@pytest.mark.parametrize("source", ["electric", "magnetic"])
+def test_empty_sphere_radiates_free_space_dipole_power_with_directivity_one_and_a_half(source):
+    # Larmor-type formulas: P = w^4 mu0 |p|^2 / (12 pi c) and P = w mu0 k^3 |m|^2 / (12 pi)
+    for f, R, frac in [(434e6, 0.05, 0.3), (2.45e9, 0.2, 1.0), (5.8e9, 0.1, 0.05)]:
+        w = 2 * np.pi * f
+        k = w / c
+        want = w**4 * mu_0 / (12 * np.pi * c) if source == "electric" else w * mu_0 * k**3 / (12 * np.pi)
+        assert sphere_power_out(f, 1.0, R, frac * R, source=source) == pytest.approx(want, rel=1e-10)
+        if frac == 1.0:
+            assert sphere_directivity_boresight(f, 1.0, R, R, source=source) == pytest.approx(1.5, rel=1e-12)
