@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
@@ -68,7 +69,7 @@ def _index(eps_c, n_model: str) -> np.ndarray:
     return n
 
 
-def defocusing_factor(d, R, eps_c, n_model: str = "complex") -> np.ndarray:
+def defocusing_factor(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
     r"""Curvature (defocusing) factor :math:`M = n - (n-1)\,d/R` (chapter eq. ``pl-defocusing``).
 
     ``M = d / d_v`` is the ratio of the true depth to the depth of the paraxial virtual source.
@@ -103,7 +104,7 @@ def defocusing_factor(d, R, eps_c, n_model: str = "complex") -> np.ndarray:
     return n - (n - 1.0) * ratio
 
 
-def virtual_source_depth(d, R, eps_c, n_model: str = "complex") -> np.ndarray:
+def virtual_source_depth(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
     r"""Depth of the paraxial virtual source, :math:`d_v = d/M = dR/(nR-(n-1)d)` (complex), m.
 
     Examples
@@ -115,7 +116,7 @@ def virtual_source_depth(d, R, eps_c, n_model: str = "complex") -> np.ndarray:
     return d / defocusing_factor(d, R, eps_c, n_model)
 
 
-def interface_transmission(eps_c) -> tuple[np.ndarray, np.ndarray]:
+def interface_transmission(eps_c: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     r"""Normal-incidence transmission tissue -> air: :math:`\tau = 2n/(1+n)` and :math:`T = 1-|(n-1)/(n+1)|^2`.
 
     ``tau`` is the electric-field coefficient (complex), ``T`` the power transmission factor.
@@ -130,7 +131,7 @@ def interface_transmission(eps_c) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * n / (1.0 + n), 1.0 - np.abs((n - 1.0) / (n + 1.0)) ** 2
 
 
-def friis_path_loss_db(r, f) -> np.ndarray:
+def friis_path_loss_db(r: ArrayLike, f: ArrayLike) -> np.ndarray:
     r"""Free-space (Friis) spreading loss :math:`20\log_{10}(4\pi r/\lambda_0)`, dB.
 
     Examples
@@ -143,7 +144,8 @@ def friis_path_loss_db(r, f) -> np.ndarray:
     return 20.0 * np.log10(4.0 * np.pi * r * f / C0)
 
 
-def free_space_path_loss_db(r, f, d, R, eps_c, n_model: str = "complex") -> np.ndarray:
+def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
+                            n_model: str = "complex") -> np.ndarray:
     r"""Free-space path loss of an implant (chapter eq. ``pl-fspl``), derived here, dB.
 
     .. math:: PL_{\rm fs} = 20\log_{10}\frac{4\pi\,|d + M r|}{\lambda_0}
@@ -182,7 +184,7 @@ def free_space_path_loss_db(r, f, d, R, eps_c, n_model: str = "complex") -> np.n
     return 20.0 * np.log10(4.0 * np.pi * np.abs(d + M * r) * f / C0)
 
 
-def excess_loss_db(r, d, R, eps_c, n_model: str = "complex") -> np.ndarray:
+def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
     r"""Extra loss of the interface over Friis spreading, :math:`\Delta L = 20\log_{10}|M + d/r|`, dB.
 
     For ``r -> inf`` it tends to :math:`20\log_{10}|M|`; for a flat interface to
@@ -199,7 +201,8 @@ def excess_loss_db(r, d, R, eps_c, n_model: str = "complex") -> np.ndarray:
     return 20.0 * np.log10(np.abs(M + np.asarray(d, dtype=float) / r))
 
 
-def surface_to_receiver_loss_db(r, d, R, eps_c, n_model: str = "complex") -> np.ndarray:
+def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
+                                n_model: str = "complex") -> np.ndarray:
     r"""Surface-referenced loss :math:`S(0^+)/S(r) = |1 + M r/d|^2` in dB (frequency-free form).
 
     Examples
@@ -212,7 +215,8 @@ def surface_to_receiver_loss_db(r, d, R, eps_c, n_model: str = "complex") -> np.
     return 20.0 * np.log10(np.abs(1.0 + M * r / np.asarray(d, dtype=float)))
 
 
-def boresight_power_density(r, f, d, R, eps_c, *, source: str = "electric", moment=1.0,
+def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, *,
+                            source: str = "electric", moment: complex = 1.0,
                             n_model: str = "complex") -> np.ndarray:
     r"""Ray-optics power density on the boresight (chapter eq. ``pl-go-field``), W/m^2.
 
@@ -265,7 +269,7 @@ class ValidityReport(NamedTuple):
 ERROR_BANDS: tuple[tuple[float, float], ...] = ((4.5, 0.2), (2.5, 0.45), (1.8, 0.8))
 
 
-def validity(r, f, R, d) -> ValidityReport:
+def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike) -> ValidityReport:
     r"""Flag where the closed form is accurate: far zone and electrically large body.
 
     Parameters

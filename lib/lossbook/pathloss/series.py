@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
@@ -254,7 +255,7 @@ def _check_engine(engine):
         raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
 
 
-def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r, *, source: str = "electric",
+def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: ArrayLike, *, source: str = "electric",
                            moment: complex = 1.0, tol: float = 1e-12, nmax: int | None = None,
                            n_cap: int = 20000, engine: str = "numba") -> SphereField:
     r"""Exact boresight field of a tangential dipole inside a lossy sphere (chapter eq. ``pl-series-E``).
@@ -421,7 +422,8 @@ def sphere_directivity_boresight(f: float, eps_c: complex, R: float, d: float, *
     return float(4.0 * np.pi * abs(fsum) ** 2 / psum)
 
 
-def halfspace_boresight_far_field(f, eps_c, d, r, *, moment: complex = 1.0) -> np.ndarray:
+def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, r: ArrayLike, *,
+                                  moment: complex = 1.0) -> np.ndarray:
     r"""Far field of an x-directed electric dipole at depth ``d`` below a flat tissue-air interface.
 
     By reciprocity with a plane wave at normal incidence (chapter eq. ``pl-flat-exact``),
@@ -451,8 +453,8 @@ def halfspace_boresight_far_field(f, eps_c, d, r, *, moment: complex = 1.0) -> n
     return E * _scalar_moment(moment)
 
 
-def exact_free_space_path_loss_db(r, f: float, d: float, R: float, eps_c: complex, *, source: str = "electric",
-                                  tol: float = 1e-12, engine: str = "numba") -> np.ndarray:
+def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, eps_c: complex, *,
+                                  source: str = "electric", tol: float = 1e-12, engine: str = "numba") -> np.ndarray:
     r"""Free-space path loss of the exact series, with the in-body part booked as in the closed form, dB.
 
     The normalisation of :func:`~lossbook.pathloss.free_space_path_loss_db` refers the in-body loss to

@@ -9,6 +9,7 @@ medium has ``eps_c = eps' - j sigma / (w eps0)``; in the physics convention (``~
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.constants import epsilon_0
 
 from .._validate import check_array
@@ -26,7 +27,8 @@ MUSCLE: dict[float, tuple[float, float]] = {
 }
 
 
-def complex_permittivity(f, eps_r, sigma, convention: str = "engineering") -> np.ndarray:
+def complex_permittivity(f: ArrayLike, eps_r: ArrayLike, sigma: ArrayLike,
+                         convention: str = "engineering") -> np.ndarray:
     r"""Complex relative permittivity of a conductive dielectric.
 
     .. math:: \varepsilon_c = \varepsilon' \mp j\,\frac{\sigma}{\omega\varepsilon_0},\qquad \omega = 2\pi f,
@@ -81,7 +83,7 @@ def muscle_permittivity(f: float, convention: str = "engineering") -> complex:
     raise ValueError(f"f must be one of the tabulated frequencies {sorted(MUSCLE)} Hz, got {f!r}")
 
 
-def check_permittivity(eps_c, name: str = "eps_c") -> np.ndarray:
+def check_permittivity(eps_c: ArrayLike, name: str = "eps_c") -> np.ndarray:
     """Validate a complex relative permittivity: finite, and not on the closed negative real axis."""
     eps = check_array(eps_c, name, dtype=np.complex128)
     if eps.size and np.any((eps.imag == 0) & (eps.real <= 0)):
@@ -89,7 +91,7 @@ def check_permittivity(eps_c, name: str = "eps_c") -> np.ndarray:
     return eps
 
 
-def refractive_index(eps_c) -> np.ndarray:
+def refractive_index(eps_c: ArrayLike) -> np.ndarray:
     r"""Complex refractive index :math:`n = \sqrt{\varepsilon_c}`, principal branch (``Re n > 0``).
 
     ``Im n`` has the sign of ``Im eps_c``, so the convention of the input is kept.
