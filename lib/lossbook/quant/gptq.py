@@ -253,33 +253,36 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
 
     W = W.copy()
     W[:, dead] = 0.0
-    Q = np.zeros_like(W)
-    loss = np.zeros(n)
     xmin, xmax = _row_range(W)
+    # Work on the transpose so that a column of W is a contiguous row in memory.
+    Wt = np.ascontiguousarray(W.T)
+    Qt = np.zeros_like(Wt)
+    loss = np.zeros(n)
     d = np.diag(U)
     for i1 in range(0, n, B):
         i2 = min(i1 + B, n)
-        W1 = W[:, i1:i2].copy()
-        E = np.zeros((m, i2 - i1))
+        W1 = Wt[i1:i2].copy()
+        E = np.zeros((i2 - i1, m))
         for jj in range(i2 - i1):
             j = i1 + jj
             if g is not None and j % g == 0:
                 # Current weights of columns j..j+g: inside the block they are up to date in W1;
                 # beyond it they still owe this block's lazy update from columns i1..j-1.
                 j_end = min(j + g, n)
-                inside = W1[:, jj:min(j_end, i2) - i1]
+                inside = W1[jj:min(j_end, i2) - i1]
                 if j_end > i2:
-                    outside = W[:, i2:j_end] - E[:, :jj] @ U[i1:j, i2:j_end]
-                    inside = np.concatenate([inside, outside], axis=1)
-                xmin, xmax = _row_range(inside)
-            w = W1[:, jj]
+                    outside = Wt[i2:j_end] - U[i1:j, i2:j_end].T @ E[:jj]
+                    inside = np.concatenate([inside, outside], axis=0)
+                xmin, xmax = _row_range(inside.T)
+            w = W1[jj]
             q = _quantize_column(w, xmin, xmax, int(levels[j]))
-            Q[:, j] = q
+            Qt[j] = q
             e = w - q
             loss[j] = float(e @ e) / (2.0 * d[j] ** 2)
             eps = e / d[j]
-            W1[:, jj:] -= np.outer(eps, U[j, j:i2])
-            E[:, jj] = eps
+            W1[jj:] -= np.outer(U[j, j:i2], eps)
+            E[jj] = eps
         if i2 < n:
-            W[:, i2:] -= E @ U[i1:i2, i2:]
+            Wt[i2:] -= U[i1:i2, i2:].T @ E
+    Q = np.ascontiguousarray(Qt.T)
     return GPTQResult(Q, loss, d.copy(), float(lam), dead)
