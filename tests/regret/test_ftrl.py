@@ -178,3 +178,26 @@ def test_exponential_weights_classical_bound_fails_on_negative_spike():
     y = np.array([1e-3, 1 - 1e-3])
     reg_lb, pen, var_terms, _ = _lemma1_terms(losses, 1.0, y)
     assert reg_lb <= pen + 2 * var_terms.sum()
+
+
+@pytest.mark.claim("amdp_spike")
+def test_single_importance_sized_spike_moves_log_barrier_by_bounded_factor():
+    # Losses (0.3, 0.5); at round 101 action 2 gets -1/x_2 (the size of one importance-weighted
+    # estimate). For small x_2, eq. (amdp-lb-kkt) gives a factor ~ 1/(1 - eta) for the log-barrier
+    # (the multiplier also shifts, by O(x_2)), while exponential weights moves by exp(eta / x_2).
+    eta = 0.5
+    C_lb = np.zeros(2)
+    C_ew = np.zeros(2)
+    for t in range(101):
+        x_lb = log_barrier_ftrl_step(C_lb, eta)
+        x_ew = softmax(-eta * C_ew)
+        loss_lb = np.array([0.3, 0.5])
+        loss_ew = np.array([0.3, 0.5])
+        if t == 100:
+            loss_lb[1] = -1.0 / x_lb[1]
+            loss_ew[1] = -1.0 / x_ew[1]
+        C_lb += loss_lb
+        C_ew += loss_ew
+    factor = log_barrier_ftrl_step(C_lb, eta)[1] / x_lb[1]
+    assert abs(factor - 1.0 / (1.0 - eta)) <= 0.1 / (1.0 - eta)
+    assert x_ew[1] < 1e-3 and softmax(-eta * C_ew)[1] > 0.999
