@@ -534,7 +534,7 @@ def integer_bits(C, avg_bits: float, *, b_min: int = 0, b_max: int = 8, engine: 
 # --------------------------------------------------------------------------------------------
 def official_levels(column_loss, ref_bits: float, *, exponent: float = 1.95, eps: float = 1e-8,
                     live_mask=None) -> np.ndarray:
-    r"""Level counts by the rule in the official BAQ code (re-implemented from its description).
+    r"""Level counts by the rule in the official BAQ code (`gptq_baq.py`), re-implemented independently.
 
     .. math:: x_j=2^{R_{\rm ref}}\big(\ell_j/\mathrm{GM}_\varepsilon(\ell)\big)^{1/\vartheta},\qquad
               N_j=\mathrm{round}(\max(x_j,1)),
