@@ -3,7 +3,7 @@
 Both engines run the same algorithm on the same pre-drawn uniforms. Episodes per second are
 K / median time; the harness prints the medians and their ratio. The check compares the first
 100 episodes (longer runs drift apart through rounding amplified by the ill-conditioned
-covariance; see tests/regret/test_learners.py).
+covariance; see tests/regret/test_regret_learners.py).
 """
 
 import numpy as np

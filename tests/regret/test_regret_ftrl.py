@@ -3,6 +3,9 @@
 import cvxpy as cp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
 from scipy.special import softmax
 
@@ -67,6 +70,20 @@ def test_log_barrier_step_satisfies_kkt_for_extreme_losses():
         lam = 1.0 / x - eta * (L - L.min())
         # both terms are ~max(1/x); their difference carries rounding of that size
         assert np.ptp(lam) <= 1e-12 * np.max(1.0 / x)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(2, 8), elements=st.floats(-1e6, 1e6)),
+       st.floats(1e-3, 1e2), st.floats(-1e6, 1e6))
+def test_log_barrier_step_is_a_shift_invariant_kkt_point(L, eta, shift):
+    # Property: a distribution, of the KKT form x_a = 1/(eta (L_a - min L) + mu) with mu in [1, A],
+    # and unchanged when a constant is added to every loss.
+    x = log_barrier_ftrl_step(L, eta)
+    assert np.all(x > 0) and abs(x.sum() - 1.0) <= 1e-12
+    mu = 1.0 / x - eta * (L - L.min())
+    tol = 1e-12 * np.max(1.0 / x)
+    assert np.ptp(mu) <= tol and 1.0 - tol <= mu.mean() <= L.size + tol
+    np.testing.assert_allclose(log_barrier_ftrl_step(L + shift, eta), x, rtol=1e-6, atol=1e-12)
 
 
 def test_numba_and_numpy_log_barrier_agree():
