@@ -8,7 +8,7 @@ by :func:`load_registry` (also used by ``tests/test_claims_ledger.py``). Each fi
       - id: pl_flat_limit                        # glue key used by the chapter
         claim: "Flat-interface extra loss equals 10 log10|eps_c| ..."
         source: paper | derived | reproduction   # whose statement it is
-        test: tests/pathloss/test_closed_form.py::test_flat_interface_limit
+        test: tests/pathloss/test_closed_form.py::test_flat_interface_limit   # or a list of tests
 
 The chapter computes each value at build time and glues it, as text, under the key ``id``, and a
 verdict under ``id + "__verdict"``. The directive ``{claims-ledger}`` (used in book/claims.md)
@@ -53,6 +53,17 @@ def load_registry(root: Path) -> list[dict]:
     return claims
 
 
+def _toc_order(root: Path) -> list[str]:
+    toc_path = Path(root) / "_toc.yml"
+    if not toc_path.exists():
+        return []
+    toc = yaml.safe_load(toc_path.read_text()) or {}
+    files = [toc.get("root", "")]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
 class ClaimsLedger(Directive):
     has_content = False
 
@@ -61,15 +72,18 @@ class ClaimsLedger(Directive):
         root = Path(env.srcdir)
         # only chapters that are part of this build (the full book, or a one-chapter page build)
         claims = [c for c in load_registry(root) if c["chapter"] in env.found_docs]
+        # rows follow the reading order of the book (_toc.yml), not the registry's file names
+        order = {doc: i for i, doc in enumerate(_toc_order(root))}
+        claims.sort(key=lambda c: order.get(c["chapter"], len(order)))
         for path in (root / "book" / "_claims").glob("*.yml"):
             env.note_dependency(str(path))
         if not claims:
             return [nodes.paragraph(text="No claims are registered yet.")]
         lines = [
-            "| chapter | claim | source | computed | verdict | verified by |",
-            "|---|---|---|---|---|---|",
+            "| # | claim (chapter; verifying test) | source | computed in this build | verdict |",
+            "|---|---|---|---|---|",
         ]
-        for c in claims:
+        for i, c in enumerate(claims, start=1):
             # glue roles resolve paths relative to the current document's folder
             # (with the source suffix, which env.path2doc needs)
             src = next((c["chapter"] + ext for ext in (".md", ".ipynb") if (root / (c["chapter"] + ext)).exists()),
@@ -77,12 +91,13 @@ class ClaimsLedger(Directive):
             if src is None:
                 raise self.error(f"claims registry {c['registry_file']}: chapter {c['chapter']!r} has no source file")
             rel = posixpath.relpath(src, start=posixpath.dirname(env.docname) or ".")
-            chap = f"{{doc}}`/{c['chapter']}`"
-            text = c["claim"].replace("|", "\\|").replace("\n", " ")
-            test = c["test"].replace("|", "\\|")
+            tests = [c["test"]] if isinstance(c["test"], str) else list(c["test"])
+            test = " ".join(f"`{t}`" for t in tests)
+            text = c["claim"].replace("\n", " ")
+            cell = f"{text} <br/>{{doc}}`/{c['chapter']}`; {test}".replace("|", "\\|")
             lines.append(
-                f"| {chap} | {text} | {c['source']} | {{glue:text}}`{rel}::{c['id']}:s` "
-                f"| {{glue:text}}`{rel}::{c['id']}__verdict:s` | `{test}` |"
+                f"| {i} | {cell} | {c['source']} | {{glue:text}}`{rel}::{c['id']}:s` "
+                f"| {{glue:text}}`{rel}::{c['id']}__verdict:s` |"
             )
         container = nodes.container(classes=["claims-ledger"])
         self.state.nested_parse(
