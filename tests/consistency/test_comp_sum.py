@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from lossbook.consistency import (
     comp_sum_loss,
@@ -138,3 +141,18 @@ def test_invalid_arguments_name_the_parameter():
         comp_sum_loss([np.nan, 1.0], 0, 1.0)
     with pytest.raises(ValueError, match="y must lie"):
         comp_sum_loss_torch(torch.zeros(2, 3), torch.tensor([0, 3]), 1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(h=arrays(np.float64, st.integers(2, 8), elements=st.floats(-30, 30)),
+       shift=st.floats(-100, 100), tau=st.sampled_from(TAUS), data=st.data())
+def test_loss_is_shift_invariant_and_a_function_of_the_softmax(h, shift, tau, data):
+    y = data.draw(st.integers(0, h.size - 1))
+    base = comp_sum_loss(h, y, tau)
+    # adding a constant to every score changes nothing (up to rounding of h + shift, |h| <= 130)
+    assert comp_sum_loss(h + shift, y, tau) == pytest.approx(base, rel=1e-9, abs=1e-9)
+    # and the loss is (1 - s_y^(tau-1)) / (tau-1) of the softmax probability (eq. csh-softmax-form)
+    z = h - h.max()
+    s_y = np.exp(z[y]) / np.exp(z).sum()
+    expected = -np.log(s_y) if tau == 1 else (1 - s_y ** (tau - 1)) / (tau - 1)
+    assert base == pytest.approx(expected, rel=1e-9, abs=1e-12)
