@@ -182,10 +182,13 @@ def _margins_numba(p, h, tau, n):
                     cstar -= p[r, k] * math.log(p[r, k])
         else:
             z = 0.0
-            inv = 1.0 / pmax
+            log_pmax = math.log(pmax)
             for k in range(n):
-                z += (p[r, k] * inv) ** a  # normalised by max p: no underflow of p^a
-            cstar = math.expm1((2.0 - tau) * (a * math.log(pmax) + math.log(z))) / (1.0 - tau)
+                if p[r, k] > 0.0:
+                    # (p_k / max p)^a, normalised so that nothing underflows; exp(a log x) is about
+                    # twice as fast as x**a (measured) and as accurate here
+                    z += math.exp(a * (math.log(p[r, k]) - log_pmax))
+            cstar = math.expm1((2.0 - tau) * (a * log_pmax + math.log(z))) / (1.0 - tau)
         t = pmax - p[r, arg]
         t01[r] = t
         gap[r] = cond - cstar
