@@ -46,6 +46,18 @@ def test_baq_layer_loss_below_gptq_at_equal_bits(seed):
     assert 0.3 <= ratio / pred <= 3.0
 
 
+@pytest.mark.claim("baq_gain_prediction")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_realised_gain_exceeds_gm_am_prediction_at_high_dispersion(seed):
+    # The claim's second half: at sigma = 1.5 the realised ratio is *below* (better than) GM/AM of
+    # GPTQ's column losses. Measured realised/predicted 0.62-0.68 for these seeds (0.31-0.68 over
+    # seeds 0-5), so the strict inequality leaves a margin of a factor 1.5.
+    with threadpool_limits(1):
+        W, X, g, b = _ratios(1.5, 3, seed)
+    ratio = layer_loss(W, b.Q, X) / layer_loss(W, g.Q, X)
+    assert ratio < gm_am_gain(g.column_loss)
+
+
 @pytest.mark.claim("baq_synthetic_gain")
 def test_baq_no_worse_than_gptq_without_dispersion():
     with threadpool_limits(1):
@@ -98,6 +110,11 @@ def test_baq_rejects_bad_input():
         baq_quantize(W, X, 2.0, sensitivity="oracle")
     with pytest.raises(ValueError, match="n \\* avg_bits must be an integer"):
         baq_quantize(W, X, 2.05)
+    Ws, bs = [W.T[:, :5].T.copy(), np.ones((2, 5))], [np.zeros(5), np.zeros(2)]
+    with pytest.raises(ValueError, match="biases\\[1\\]"):
+        quantize_relu_mlp(Ws, [np.zeros(5), np.zeros(3)], X.T, 2.0)
+    with pytest.raises(TypeError, match="b_max"):
+        quantize_relu_mlp(Ws, bs, X.T, 2.0, b_max=8.5)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -146,15 +163,17 @@ def test_baq_beats_gptq_on_the_digits_mlp_at_two_bits(digits_mlp):
 
 
 @pytest.mark.claim("baq_mlp_high_bits")
-def test_digits_mlp_insensitive_at_four_bits(digits_mlp):
+@pytest.mark.parametrize("bits", [3.0, 4.0])
+def test_digits_mlp_insensitive_at_three_and_four_bits(digits_mlp, bits):
     Ws, bs, Xtr, Xte, yte = digits_mlp
     acc_fp = np.mean(relu_mlp_forward(Ws, bs, Xte).argmax(1) == yte)
     with threadpool_limits(1):
-        runs = {m: quantize_relu_mlp(Ws, bs, Xtr, 4.0, method=m) for m in ("gptq", "baq")}
+        runs = {m: quantize_relu_mlp(Ws, bs, Xtr, bits, method=m) for m in ("gptq", "baq")}
     for out in runs.values():
         acc = np.mean(relu_mlp_forward(out.weights, bs, Xte).argmax(1) == yte)
-        assert abs(acc - acc_fp) <= 0.02  # ~14 of 719 test images; measured <= 0.003
-    assert sum(runs["baq"].layer_losses) <= 0.5 * sum(runs["gptq"].layer_losses)  # measured ~0.22
+        assert abs(acc - acc_fp) <= 0.02  # ~14 of 719 test images; chapter (5 seeds): mean change <= 0.002
+    # "several times lower": chapter (5 seeds) measures ~0.23 at 3 bits and ~0.22 at 4 bits
+    assert sum(runs["baq"].layer_losses) <= 0.5 * sum(runs["gptq"].layer_losses)
 
 
 @pytest.mark.claim("baq_official_overshoot")

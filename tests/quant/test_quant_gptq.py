@@ -133,6 +133,13 @@ def test_gptq_rejects_bad_input(layer):
     v = np.ones(H.shape[0])
     with pytest.raises(ValueError, match="positive semi-definite"):
         gptq_quantize(W, H - 10 * np.max(H) * np.outer(v, v) / v.size, 3)
+    # a negative eigenvalue smaller than the default damping (1% of mean diag H) must not be hidden by it
+    evals, evecs = np.linalg.eigh(H)
+    v = evecs[:, 0]
+    hidden = H - (evals[0] + 0.003 * np.mean(np.diag(H))) * np.outer(v, v)
+    assert np.linalg.eigvalsh(hidden + 0.01 * np.mean(np.diag(H)) * np.eye(H.shape[0]))[0] > 0
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        gptq_quantize(W, hidden, 3)
     with pytest.raises(ValueError, match="bits must be log2"):
         gptq_quantize(W, H, 2.5)
     with pytest.raises(ValueError, match="bits must be a scalar or have shape"):

@@ -248,11 +248,17 @@ def quantize_relu_mlp(weights: Sequence, biases: Sequence, X_calib, avg_bits: fl
     3.0
     """
     h = check_array(X_calib, "X_calib", ndim=2)
+    b_max = check_int(b_max, "b_max", low=0, high=24)
     avg = check_real(avg_bits, "avg_bits", low=0.0, high=float(b_max))
     if method not in ("gptq", "rtn", "baq", "baq-official"):
         raise ValueError(f"method must be 'gptq', 'rtn', 'baq' or 'baq-official', got {method!r}")
     if len(weights) != len(biases) or len(weights) == 0:
         raise ValueError("weights and biases must be non-empty lists of equal length")
+    for k, (Wk, ck) in enumerate(zip(weights, biases, strict=True)):
+        ck = check_array(ck, f"biases[{k}]", ndim=1)
+        if ck.shape[0] != np.shape(Wk)[0]:
+            raise ValueError(f"biases[{k}] must have shape ({np.shape(Wk)[0]},) to match weights[{k}], "
+                             f"got {ck.shape}")
     out, losses = [], []
     bit_sum = 0.0
     count = 0

@@ -134,6 +134,17 @@ def inverse_hessian_factor(H, *, damp: float = 0.01) -> tuple[np.ndarray, np.nda
     damp = check_real(damp, "damp", low=0.0)
     dead = np.diag(H) == 0
     H[dead, dead] = 1.0
+    # PSD check *before* damping, so that damping cannot hide a negative eigenvalue: Cholesky of
+    # H + delta I with delta = 4 n eps tr(H), above the backward error of Cholesky on a PSD matrix
+    # (Higham, Accuracy and Stability, thm 10.7: |dH| <~ n eps |H|), so a rank-deficient PSD H passes.
+    delta = 4.0 * n * np.finfo(float).eps * float(np.trace(H))
+    try:
+        linalg.cholesky(H + delta * np.eye(n), lower=True)
+    except linalg.LinAlgError:
+        raise ValueError(
+            "H must be positive semi-definite (it has a negative eigenvalue below "
+            f"-{delta:.2e} = -4 n eps tr H; damping is not applied to hide it)"
+        ) from None
     lam = damp * float(np.mean(np.diag(H)))
     H[np.diag_indices(n)] += lam
     try:
