@@ -142,6 +142,25 @@ def make_loss_schedule(
     ``theta_bar ~ U(0.2, 0.8)^d`` and ``u ~ U(-1, 1)^d`` per layer. The losses are
     ``ell_k(s, a) = phi(s, a)^T theta_{k,h} in [0, 1]`` (see :func:`loss_table`).
 
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The instance (only ``H`` and ``d`` are used).
+    K : int
+        Number of episodes, >= 1.
+    kind : {"switch", "drift", "stationary"}
+        The adversary.
+    block : int
+        Block length of ``"switch"`` / period of ``"drift"``, in episodes, >= 1.
+    amp : float
+        Perturbation amplitude, in ``[0, 1]``.
+    seed : int, SeedSequence or Generator
+        Randomness of ``theta_bar``, ``u`` and the drift phase.
+
+    Returns
+    -------
+    ndarray, shape (K, H, d)
+
     Examples
     --------
     >>> mdp = make_linear_mdp(1, 4, 3, 5, seed=1)
@@ -171,7 +190,17 @@ def make_loss_schedule(
 
 
 def loss_table(mdp: LinearMDP, theta_k) -> np.ndarray:
-    """Loss table ``ell[h, s, a] = phi[h, s, a]^T theta_k[h]`` for one parameter ``theta_k`` of shape (H, d).
+    """Loss table ``ell[h, s, a] = phi[h, s, a]^T theta_k[h]`` (chapter eq. ``amdp-linear-mdp``).
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+    theta_k : array_like, shape (H, d)
+        Loss parameter of one episode (e.g. ``make_loss_schedule(...)[k]``).
+
+    Returns
+    -------
+    ndarray, shape (H, S, A)
 
     Examples
     --------
@@ -204,7 +233,13 @@ def _check_table(mdp: LinearMDP, ell, name: str) -> np.ndarray:
 
 
 def uniform_policy(mdp: LinearMDP) -> np.ndarray:
-    """The uniform policy, shape (H, S, A)."""
+    """The uniform policy ``pi[h, s, a] = 1/A``, shape (H, S, A).
+
+    Examples
+    --------
+    >>> uniform_policy(make_linear_mdp(1, 2, 4, 3, seed=0))[0, 0].tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    """
     mdp = _check_mdp(mdp)
     return np.full((mdp.H, mdp.S, mdp.A), 1.0 / mdp.A)
 

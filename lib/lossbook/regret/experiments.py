@@ -8,6 +8,7 @@ import numpy as np
 
 from .._rng import SeedLike, as_generator
 from .._validate import check_array, check_int, check_real
+from .env import LinearMDP
 
 __all__ = ["SlopeFit", "fit_regret_slope", "regret_grid", "tune_constants"]
 
@@ -66,6 +67,12 @@ def fit_regret_slope(
     seed : int, SeedSequence or Generator
         Randomness of the bootstrap.
 
+    Raises
+    ------
+    ValueError
+        If a bootstrap resample has a non-positive mean regret at some ``K`` (possible when some
+        seeds have negative pseudo-regret), since its logarithm is undefined.
+
     Examples
     --------
     >>> K = np.array([1e3, 1e4, 1e5])
@@ -97,7 +104,10 @@ def fit_regret_slope(
     n_seeds = R.shape[1]
     idx = rng.integers(0, n_seeds, size=(n_boot, K.shape[0], n_seeds))
     boot_means = np.take_along_axis(R[None], idx, axis=2).mean(axis=2)   # (n_boot, n_K)
-    boot_means = np.maximum(boot_means, np.finfo(float).tiny)
+    if np.any(boot_means <= 0):
+        # Clamping would put log(tiny) ~ -708 into the fit and silently distort the interval.
+        raise ValueError("regrets: some bootstrap resamples have a non-positive mean regret at some K (negative "
+                         "per-seed regrets), so log R is undefined there; use more seeds or larger K")
     boot = _ols_slope(x, np.log(boot_means) - corr)
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(boot, [alpha, 1.0 - alpha])
@@ -105,7 +115,7 @@ def fit_regret_slope(
     return SlopeFit(slope, float(lo), float(hi), local, mean)
 
 
-def regret_grid(learner, mdp, schedule, K_values, seeds) -> np.ndarray:
+def regret_grid(learner, mdp: LinearMDP, schedule, K_values, seeds) -> np.ndarray:
     """Pseudo-regret of ``learner`` for every horizon in ``K_values`` and every seed, shape (n_K, n_seeds).
 
     Each ``K`` is a separate run with rates tuned for that horizon (fixed-horizon tuning, as in
@@ -128,8 +138,8 @@ def regret_grid(learner, mdp, schedule, K_values, seeds) -> np.ndarray:
     return np.array([[learner.run(mdp, schedule, K, seed=s).pseudo_regret for s in seed_list] for K in Ks])
 
 
-def tune_constants(learner_cls, mdp, schedule, K0: int, *, c_eta_grid, c_beta_grid, seeds, c_gamma: float = 1.0,
-                   **kwargs):
+def tune_constants(learner_cls: type, mdp: LinearMDP, schedule, K0: int, *, c_eta_grid, c_beta_grid, seeds,
+                   c_gamma: float = 1.0, **kwargs) -> tuple[object, dict]:
     """Pick ``(c_eta, c_beta)`` minimising the mean regret at the single horizon ``K0`` on ``seeds``.
 
     The chosen constants are then frozen and only the theoretical K-exponents change with ``K``;

@@ -117,6 +117,18 @@ def negative_entropy_ftrl_step(cumulative_loss, eta: float) -> np.ndarray:
     Solves ``argmin_{x in simplex} <x, L> + (1/eta) sum_a x_a log x_a`` (chapter eq.
     ``amdp-ew-step``); computed as a softmax shifted by ``min L`` so that nothing overflows.
 
+    Parameters
+    ----------
+    cumulative_loss : array_like, shape (A,) or (n, A)
+        Cumulative loss ``L`` (one row per state); finite, any sign; ``A >= 2``.
+    eta : float
+        Learning rate, > 0.
+
+    Returns
+    -------
+    ndarray
+        Distribution(s) of the same shape as ``cumulative_loss``.
+
     Examples
     --------
     >>> negative_entropy_ftrl_step([0.0, np.log(3.0)], eta=1.0)
