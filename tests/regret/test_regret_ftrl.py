@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 from scipy.special import softmax
 
 from lossbook.regret import log_barrier_ftrl_step, negative_entropy_ftrl_step
@@ -215,6 +215,13 @@ def test_single_importance_sized_spike_moves_log_barrier_by_bounded_factor():
             loss_ew[1] = -1.0 / x_ew[1]
         C_lb += loss_lb
         C_ew += loss_ew
-    factor = log_barrier_ftrl_step(C_lb, eta)[1] / x_lb[1]
-    assert abs(factor - 1.0 / (1.0 - eta)) <= 0.1 / (1.0 - eta)
+    x_new = log_barrier_ftrl_step(C_lb, eta)[1]
+    # exact reference: with A = 2 and C_1 the smaller loss, x_2 solves 1/x = eta (C_2 - C_1) + 1/(1 - x)
+    assert C_lb[0] < C_lb[1]
+    ref = brentq(lambda x: 1.0 / x - eta * (C_lb[1] - C_lb[0]) - 1.0 / (1.0 - x), 1e-12, 0.5, xtol=1e-15)
+    assert x_new == pytest.approx(ref, rel=1e-10)
+    # approximation: 1/x_2' = (1 - eta)/x_2 + (mu' - mu) - 0.3 eta with mu, mu' in [1, A] = [1, 2],
+    # so |1/factor - (1 - eta)| <= x_2 (1 + 0.3 eta)
+    factor = x_new / x_lb[1]
+    assert abs(1.0 / factor - (1.0 - eta)) <= x_lb[1] * (1.0 + 0.3 * eta)
     assert x_ew[1] < 1e-3 and softmax(-eta * C_ew)[1] > 0.999

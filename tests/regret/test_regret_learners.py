@@ -1,5 +1,7 @@
 """Learners: the Numba episode loop against the NumPy reference, sublinear regret, slope fits."""
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.stats import linregress
@@ -11,6 +13,7 @@ from lossbook.regret import (
     fit_regret_slope,
     make_linear_mdp,
     make_loss_schedule,
+    occupancy,
     regret_grid,
     tune_constants,
     uniform_policy_regret,
@@ -41,14 +44,25 @@ def test_numba_episode_loop_equals_numpy_reference(learner, H, S):
     assert a.pseudo_regret == pytest.approx(b.pseudo_regret, abs=1e-7)
 
 
-def test_pseudo_regret_is_sum_of_expected_losses_minus_comparator():
+def test_pseudo_regret_terms_match_independent_computations():
     mdp = make_linear_mdp(2, 3, 3, 3, seed=0)
     theta = make_loss_schedule(mdp, 200, seed=0)
     run = LogBarrierPolicyOptimizer().run(mdp, theta, 200, seed=0)
-    # the comparator is at most the loss of any fixed policy, in particular of the uniform one
-    unif = uniform_policy_regret(mdp, theta, 200) + run.comparator_loss
-    assert run.comparator_loss <= unif
-    assert run.pseudo_regret == pytest.approx(run.expected_losses.sum() - run.comparator_loss, abs=1e-9)
+    ells = np.einsum("hsaj,khj->khsa", mdp.phi, theta)
+    # comparator: brute force over all 3^6 deterministic policies, each valued by the forward
+    # occupancy (not the backward DP used by best_fixed_policy)
+    best = np.inf
+    for choice in itertools.product(range(3), repeat=6):
+        pi = np.zeros((2, 3, 3))
+        pi[[0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], choice] = 1.0
+        best = min(best, float(np.sum(occupancy(mdp, pi)[:, :, None] * pi * ells.sum(axis=0))))
+    assert run.comparator_loss == pytest.approx(best, abs=1e-9)
+    # episode 1 plays the uniform policy (all cumulative estimates are zero), so its expected loss
+    # is the uniform policy's value, computed here by the forward occupancy
+    unif = np.full((2, 3, 3), 1.0 / 3.0)
+    v1 = float(np.sum(occupancy(mdp, unif)[:, :, None] * unif * ells[0]))
+    assert run.expected_losses[0] == pytest.approx(v1, abs=1e-12)
+    assert run.pseudo_regret == pytest.approx(run.expected_losses.sum() - best, abs=1e-9)
     # realised episode losses scatter around the expected ones (H=2, losses in [0,1] => sd <= 2)
     diff = run.observed_losses - run.expected_losses
     assert abs(diff.mean()) <= 4 * 2 / np.sqrt(200)
@@ -113,6 +127,9 @@ def test_invalid_arguments_raise_named_errors():
         fit_regret_slope([1, 2, 3], np.ones((2, 2)))
     with pytest.raises(ValueError, match="positive"):
         fit_regret_slope([1, 2], np.array([[1.0], [-1.0]]))
+    # positive mean, but resamples of the seeds can have a negative mean: no silent clamping
+    with pytest.raises(ValueError, match="bootstrap"):
+        fit_regret_slope([10, 100], np.array([[5.0, -4.0], [10.0, 12.0]]), n_boot=200)
 
 
 # ------------------------------------------------------------------------------------------
@@ -139,10 +156,13 @@ def test_chapter_slope_protocol_at_reduced_size():
     b1, _ = tune_constants(DilatedBonusBaseline, mdp, theta, 10_000, c_eta_grid=[4, 16, 64], **tune)
     fits = {n: fit_regret_slope(Ks, regret_grid(L, mdp, theta, Ks, range(4)), n_boot=500)
             for n, L in [("a1", a1), ("a2", a2), ("b1", b1)]}
-    assert fits["a1"].ci_high < 0.6
-    assert fits["a2"].ci_high < 0.6
-    assert fits["b1"].ci_high < 2.0 / 3.0
-    assert fits["a1"].mean_regret[-1] < fits["b1"].mean_regret[-1]
+    # Thresholds are those of the chapter's verdicts and claims. Measured at this reduced size:
+    # A1 0.50 [0.46, 0.55], A2 0.40 [0.35, 0.47], B1 0.53 [0.49, 0.60]; regret at 1e5 397, 220, 675.
+    assert 0.4 < fits["a1"].slope and fits["a1"].ci_high < 0.6          # amdp_slope_a1: near 1/2
+    assert fits["a2"].slope <= 0.5 and fits["a2"].ci_high < 0.6         # amdp_slope_a2: at or below 1/2
+    assert fits["b1"].ci_high < 2.0 / 3.0                              # amdp_slope_b1 / visibility
+    assert fits["a1"].mean_regret[-1] < fits["b1"].mean_regret[-1]     # both sqrt(K) methods win
+    assert fits["a2"].mean_regret[-1] < fits["b1"].mean_regret[-1]
 
 
 @pytest.mark.claim("amdp_h3_schedules")
