@@ -19,7 +19,7 @@ from .deep_linear import (
 from .etf import orthonormal_frame, random_rotation, simplex_etf
 from .flow import CentralPath, central_path_flow
 from .metrics import CollapseMetrics, class_means, collapse_metrics, sigma_b, sigma_w
-from .mlp import CollapseTrace, gaussian_mixture, train_mlp_collapse
+from .mlp import CollapseTrace, gaussian_mixture, train_mlp_collapse, train_mlp_collapse_grid
 from .perturbation import (
     HessianBlocks,
     PerturbationSpectrum,
@@ -59,6 +59,7 @@ __all__ = [
     "solve_vicinity",
     "ufm_minimizer",
     "train_mlp_collapse",
+    "train_mlp_collapse_grid",
     "ufm_objective",
     "class_means",
     "collapse_metrics",
