@@ -290,7 +290,7 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike) -> Validity
         error bound ``expected_error_db`` (dB): 0.2 for ``k0R >= 4.5``, 0.45 for ``k0R >= 2.5``,
         0.8 for ``k0R >= 1.8``, otherwise ``inf``; ``inf`` also where ``far_zone`` is False. The bounds
         are the worst errors measured against the exact series for muscle (434 MHz to 5.8 GHz,
-        ``R`` 5 to 50 cm, ``d`` 5 to 50 mm, ``r`` from ``max(lambda0, 0.1 m)`` to 10 m), rounded up.
+        ``R`` 5 to 50 cm, ``d`` 5 to 30 mm, ``r`` from ``max(lambda0, 0.1 m)`` to 10 m), rounded up.
 
     Examples
     --------
