@@ -259,22 +259,49 @@ def test_minority_collapse_threshold_against_grid_search(depth):
         n_min = b / (factor * tau)
         x_grid = _grid_argmin_psi(n_min, b, depth)
         assert (x_grid == 0.0) == collapses
+        # the library's scalar solver takes the same decision
+        assert (_solve_x(n_min, b, depth, "global") == 0.0) == collapses
+    # and the closed form on integer counts: the collapsed mask is exactly b/n_k > tau_M
+    for n_last in range(1, 200):
+        sol = deep_linear_minimizer([n_big, 100, n_last], depth, lam, lam)
+        np.testing.assert_array_equal(sol.collapsed, sol.b_constant / np.array([n_big, 100, n_last]) > tau)
     # end to end on the full problem (M = 1, setting where N^2 lam_w lam_h = 75)
     if depth == 1:
         lam1 = np.sqrt(75.0) / 400.0
         sol = deep_linear_minimizer(COUNTS, 1, lam1, lam1)
         np.testing.assert_array_equal(sol.collapsed, [False, False, True, True])
+        # reference values from independent SciPy runs (paper notes, test T4), reported to 10 / 6 digits
+        assert sol.objective == pytest.approx(0.4601925688, abs=1e-10)
+        np.testing.assert_allclose(sol.product_sq_singular_values, [5.48188, 1.33975, 0, 0], atol=1e-5)
         fit = fit_deep_linear(COUNTS, 8, 1, lam1, lam1, seed=0)
         w = fit.weights[0]
         np.testing.assert_allclose(np.linalg.norm(w, axis=1) ** 2, sol.product_sq_singular_values, atol=1e-9)
         assert abs(fit.objective - sol.objective) < 1e-12
 
 
+def test_collapse_metrics_finite_and_nc1_zero_with_minority_collapse():
+    lam1 = np.sqrt(75.0) / 400.0  # M = 1: the two classes of 50 collapse to zero (b/n = 1.5 > 1)
+    for depth, lam in ((1, lam1), (2, 0.01469433)):
+        sol = deep_linear_minimizer(COUNTS, depth, lam, lam)
+        assert sol.collapsed[2:].all() and not sol.collapsed[:2].any()
+        pt = construct_deep_linear_minimizer(COUNTS, 6, depth, lam, lam, seed=4)
+        m = collapse_metrics(pt.features, pt.labels, W=_product(pt.weights))
+        assert all(np.isfinite(v) for v in m)
+        # exactly collapsed features: within-class scatter is rounding (class means of equal columns)
+        assert m.nc1 < 1e-12 and m.nc1_trace < 1e-24
+
+
 @pytest.mark.claim("ncd_largest_root_window")
 def test_largest_root_rule_is_not_global_in_the_window():
-    lam = 0.01469433  # b / n = (0.1425, 0.285, 0.57, 0.57) for M = 2; 0.57 is in [0.5, 0.6495)
+    # lam with b_2 / n = 0.57 for n = 50: b / n = (0.1425, 0.285, 0.57, 0.57); 0.57 is in [0.5, 0.6495)
+    lam = ((0.57 * 50 / (2 * 400)) ** 2 / 400) ** (1 / 3)
     glob = deep_linear_minimizer(COUNTS, 2, lam, lam)
     rule = deep_linear_minimizer(COUNTS, 2, lam, lam, root_rule="largest_root")
+    # reference values from independent SciPy L-BFGS runs on the full problem (paper notes, test T5),
+    # reported to 10 digits
+    assert glob.objective == pytest.approx(0.3379212687, abs=1e-9)
+    assert rule.objective == pytest.approx(0.3460515077, abs=1e-9)
+    np.testing.assert_allclose(rule.product_sq_singular_values[2:], 4.311533, atol=1e-6)
     r = glob.b_constant / np.asarray(COUNTS)
     tau, rho = deep_linear_thresholds(2)
     assert np.all((r[2:] >= tau) & (r[2:] < rho))
@@ -367,6 +394,12 @@ def test_invalid_arguments_raise_named_errors():
         fit_deep_linear([10, 5], 3, 2, 1e-3, 1e-3, seed=None)
     with pytest.raises(ValueError, match="root_rule"):
         deep_linear_minimizer([10, 5], 2, 1e-3, 1e-3, root_rule="largest")
+    pt = construct_deep_linear_minimizer([3, 2], d=3, depth=2, lam_w=0.01, lam_h=0.01, seed=0)
+    for bad in (np.zeros(1), np.zeros(3)):  # a wrong length would shift the kernel's packed layout
+        with pytest.raises(ValueError, match="bias"):
+            deep_linear_objective(pt.weights, pt.features, pt.labels, 0.01, 0.01, bad)
+    with pytest.raises(ValueError, match="init"):
+        fit_deep_linear([3, 2], 3, 2, 0.01, 0.01, seed=0, init=pt._replace(weights=[pt.weights[1], pt.weights[0]]))
 
 
 # ------------------------------------------------------------------ monotonicity of the closed form

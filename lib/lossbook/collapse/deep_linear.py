@@ -460,9 +460,12 @@ def deep_linear_objective(
     if lab.min() < 0 or lab.max() >= k:
         raise ValueError(f"labels must lie in [0, {k - 1}]")
     lam = _check_lams(lam_w, m)
-    lh = check_real(lam_h, "lam_h", low=0.0)
+    lh = check_real(lam_h, "lam_h", low=0.0, low_open=True)
     has_bias = bias is not None
     b = check_array(bias, "bias", ndim=1) if has_bias else np.zeros(k)
+    if b.shape != (k,):
+        # a wrong length would shift the packed layout the kernel reads without bounds checks
+        raise ValueError(f"bias must have shape (K,) = ({k},), got {b.shape}")
     hidden = np.array(ws[:-1]).reshape(m - 1, d, d)
     theta = pack(h, hidden, ws[-1], b, has_bias)
     kern = _value_and_grad_numba if engine == "numba" else _value_and_grad_numpy
@@ -561,10 +564,16 @@ def fit_deep_linear(
         if bias:
             theta0[-k:] = 0.0
     else:
+        shapes = [np.shape(w) for w in init.weights]
+        expected = [(dd, dd)] * (m - 1) + [(k, dd)]
+        b_init = np.shape(init.bias)
+        if shapes != expected or np.shape(init.features) != (dd, big_n) or b_init != (k,):
+            raise ValueError(f"init must hold weights of shapes {expected}, features of shape ({dd}, {big_n}) "
+                             f"and a bias of shape ({k},); got {shapes}, {np.shape(init.features)}, {b_init}")
         hidden = np.array(init.weights[:-1]).reshape(m - 1, dd, dd)
         theta0 = pack(init.features, hidden, init.weights[-1], init.bias, bool(bias))
-        if theta0.size != npar:
-            raise ValueError("init does not match counts, d, depth and bias")
+        if not np.all(np.isfinite(theta0)):
+            raise ValueError("init must hold finite values")
     code = LOSS_CODES[loss]
     b_flag = bool(bias)
 
