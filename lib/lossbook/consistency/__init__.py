@@ -34,7 +34,7 @@ from .gaps import (
     population_excess_risks,
     quadratic_posterior_example,
 )
-from .verify import BoundCheck, draw_instances, verify_bound
+from .verify import BoundCheck, draw_instances, uniforms_per_draw, verify_bound
 
 __all__ = [
     "BoundCheck",
@@ -63,6 +63,7 @@ __all__ = [
     "tight_instance",
     "train_comp_sum",
     "transform_search",
+    "uniforms_per_draw",
     "verify_bound",
     "zero_one_regret",
 ]

@@ -3,9 +3,18 @@
 Each draw gives a conditional distribution ``p`` and a score vector ``h``; the engine computes the
 zero-one calibration gap ``t = max p - p_{argmax h}``, the surrogate calibration gap
 ``Delta C = C_tau(h) - C*_tau(p)`` and the margin ``Delta C - T_tau(t)``, which the theorem says is
-non-negative. The random numbers are drawn with NumPy in :func:`draw_instances` (so that the Numba
-kernel ``_margins_numba`` and the vectorised NumPy reference ``_margins_numpy`` see identical
-inputs and a test pins them together).
+non-negative.
+
+Randomness. Every draw is built from a fixed number ``3 n + 7`` of uniform variates, taken in order
+from the legacy Mersenne-Twister stream seeded by one integer ``kseed`` (from
+:func:`lossbook._rng.kernel_seed`). The Numba kernel ``_search_numba`` seeds Numba's generator with
+``np.random.seed(kseed)`` inside the jitted code and samples, scores and discards each draw in one
+pass; the NumPy reference ``_search_numpy`` reads the same stream from
+``numpy.random.RandomState(kseed).random_sample`` and builds the draws vectorised
+(:func:`draw_instances`). The two streams are bit-identical (Numba's ``np.random.random`` follows
+NumPy's legacy ``random_sample``; pinned by a test), and every non-uniform variate is made from
+uniforms by explicit formulas (exponentials as ``-log1p(-u)``), so both engines examine the same
+pairs up to the last-ulp differences of ``log``/``exp`` between Numba and NumPy.
 """
 
 from __future__ import annotations
@@ -16,18 +25,32 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._rng import SeedLike, as_generator
+from .._rng import SeedLike, as_generator, kernel_seed
 from .._validate import check_int, check_real
 from .bounds import _bound_T_unchecked
 from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels
 
-__all__ = ["BoundCheck", "draw_instances", "verify_bound"]
+__all__ = ["BoundCheck", "draw_instances", "uniforms_per_draw", "verify_bound"]
 
 #: relative tolerance on Delta C below which a negative margin counts as a violation: Delta C is a
 #: difference of two risks each computed with a relative error of a few ulps (n <= 1e3 terms), so
 #: 1e-10 * (C + |C*|) + 1e-13 is far above rounding and far below any value of T_tau that matters.
 VIOLATION_RTOL = 1e-10
 VIOLATION_ATOL = 1e-13
+#: a draw enters the ratio Delta C / T_tau(t) only if t exceeds this (T_tau(t) ~ c t^2 is then > 1e-13)
+INFORMATIVE_T = 1e-6
+#: draws built per block by the NumPy reference (bounds its memory to about 3 n + 7 doubles per draw
+#: of one block)
+_NUMPY_BLOCK = 1 << 14
+
+_LOG_1E12 = math.log(1e-12)
+_LOG_005 = math.log(0.05)
+_LOG_1E6 = math.log(1e-6)
+_LOG_1E3 = math.log(1e-3)
+_LOG_05 = math.log(0.5)
+#: added to an exponential variate before its logarithm: it changes only E = 0 (u = 0 exactly), so
+#: that log E stays finite
+_TINY = 1e-300
 
 
 class BoundCheck(NamedTuple):
@@ -47,21 +70,185 @@ class BoundCheck(NamedTuple):
     surrogate_regret: np.ndarray   #: surrogate gap of every draw
 
 
+def uniforms_per_draw(n: int) -> int:
+    """Number of uniform variates consumed by one draw with ``n`` classes: ``3 n + 7``.
+
+    Examples
+    --------
+    >>> uniforms_per_draw(10)
+    37
+    """
+    n = check_int(n, "n", low=2)
+    return 3 * n + 7
+
+
+# ------------------------------------------------------------------------------------------------
+# sampling: NumPy reference (vectorised over draws) and the per-draw Numba version
+# ------------------------------------------------------------------------------------------------
+#
+# Layout of the row u[0 .. 3n+6] of one draw (E(v) = -log1p(-v) is an Exp(1) variate):
+#   u[0]                regime = min(floor(4 u[0]), 3)
+#   regime 0 (generic)  alpha = 0.05 + 1.95 u[1]; p_k ∝ E(u[2+k])^(1/alpha);
+#                       sigma = 0.01 + 4.99 u[2+n]; h_k = sigma (E(u[3+n+k]) - E(u[3+2n+k]))  (Laplace)
+#   regimes 1, 2        labels i = floor(n u[1]), j = floor((n-1) u[2]) (+1 if >= i); t = u[3];
+#   (two labels)        p = (1 - eta) two + eta noise with two_i = (1-t)/2, two_j = (1+t)/2,
+#                       eta = [u[5] < 1/2] * 1e-12 (0.05/1e-12)^u[4], noise_k ∝ E(u[6+k]);
+#                       regime 1: h = -(5 + 35 u[7+n+k]), h_i = 1e-6^u[6+n], h_j = 0
+#                       regime 2: h_k = d (E(u[7+n+k]) - E(u[7+2n+k])), d = 1e-6^u[6+n]
+#   regime 3            delta = 1e-3 (500)^u[1]; p_k ∝ 1 + delta (2 u[2+k] - 1);
+#   (nearly uniform)    d = 1e-6^u[2+n]; h_k = d (E(u[3+n+k]) - E(u[3+2n+k]))
+
+
+def _exp_variate(u):
+    return -np.log1p(-u)
+
+
+def _draws_from_uniforms_numpy(u: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised construction of ``(p, h)`` from rows of uniforms (layout above)."""
+    m = u.shape[0]
+    rows = np.arange(m)
+    mode = np.minimum((4.0 * u[:, 0]).astype(np.int64), 3)
+    # regime 0
+    alpha = 0.05 + 1.95 * u[:, 1]
+    lw = np.log(_exp_variate(u[:, 2:2 + n]) + _TINY) / alpha[:, None]
+    w = np.exp(lw - lw.max(axis=1, keepdims=True))
+    p_gen = w / w.sum(axis=1, keepdims=True)
+    sigma = 0.01 + 4.99 * u[:, 2 + n]
+    h_gen = sigma[:, None] * (_exp_variate(u[:, 3 + n:3 + 2 * n]) - _exp_variate(u[:, 3 + 2 * n:3 + 3 * n]))
+    # regimes 1 and 2
+    i = np.minimum((n * u[:, 1]).astype(np.int64), n - 1)
+    j = np.minimum(((n - 1) * u[:, 2]).astype(np.int64), n - 2)
+    j = j + (j >= i)
+    t = u[:, 3]
+    eta = np.where(u[:, 5] < 0.5, np.exp(_LOG_1E12 + (_LOG_005 - _LOG_1E12) * u[:, 4]), 0.0)
+    e = _exp_variate(u[:, 6:6 + n]) + _TINY
+    noise = e / e.sum(axis=1, keepdims=True)
+    p_two = eta[:, None] * noise
+    p_two[rows, i] += (1.0 - eta) * (1.0 - t) / 2.0
+    p_two[rows, j] += (1.0 - eta) * (1.0 + t) / 2.0
+    d12 = np.exp(_LOG_1E6 * u[:, 6 + n])
+    h_sep = -(5.0 + 35.0 * u[:, 7 + n:7 + 2 * n])
+    h_sep[rows, i] = d12
+    h_sep[rows, j] = 0.0
+    h_flat = d12[:, None] * (_exp_variate(u[:, 7 + n:7 + 2 * n]) - _exp_variate(u[:, 7 + 2 * n:7 + 3 * n]))
+    # regime 3
+    delta = np.exp(_LOG_1E3 + (_LOG_05 - _LOG_1E3) * u[:, 1])
+    v = 1.0 + delta[:, None] * (2.0 * u[:, 2:2 + n] - 1.0)
+    p_unif = v / v.sum(axis=1, keepdims=True)
+    d3 = np.exp(_LOG_1E6 * u[:, 2 + n])
+    h_unif = d3[:, None] * (_exp_variate(u[:, 3 + n:3 + 2 * n]) - _exp_variate(u[:, 3 + 2 * n:3 + 3 * n]))
+    sel = [(mode == k)[:, None] for k in range(4)]
+    p = np.select(sel, [p_gen, p_two, p_two, p_unif])
+    h = np.select(sel, [h_gen, h_sep, h_flat, h_unif])
+    p = p / p.sum(axis=1, keepdims=True)
+    return p, h
+
+
+@njit(cache=True)
+def _draw_from_uniforms_numba(u, n, p, h):
+    """One draw from the uniforms ``u`` into ``p`` and ``h`` (same formulas as the NumPy reference)."""
+    mode = min(int(4.0 * u[0]), 3)
+    if mode == 0:
+        alpha = 0.05 + 1.95 * u[1]
+        mx = -np.inf
+        for k in range(n):
+            lw = math.log(-math.log1p(-u[2 + k]) + _TINY) / alpha
+            p[k] = lw
+            if lw > mx:
+                mx = lw
+        for k in range(n):
+            p[k] = math.exp(p[k] - mx)
+        sigma = 0.01 + 4.99 * u[2 + n]
+        for k in range(n):
+            h[k] = sigma * (-math.log1p(-u[3 + n + k]) + math.log1p(-u[3 + 2 * n + k]))
+    elif mode <= 2:
+        i = min(int(n * u[1]), n - 1)
+        j = min(int((n - 1) * u[2]), n - 2)
+        if j >= i:
+            j += 1
+        t = u[3]
+        eta = math.exp(_LOG_1E12 + (_LOG_005 - _LOG_1E12) * u[4]) if u[5] < 0.5 else 0.0
+        se = 0.0
+        for k in range(n):
+            e = -math.log1p(-u[6 + k]) + _TINY
+            p[k] = e
+            se += e
+        for k in range(n):
+            p[k] = eta * (p[k] / se)
+        p[i] += (1.0 - eta) * (1.0 - t) / 2.0
+        p[j] += (1.0 - eta) * (1.0 + t) / 2.0
+        d = math.exp(_LOG_1E6 * u[6 + n])
+        if mode == 1:
+            for k in range(n):
+                h[k] = -(5.0 + 35.0 * u[7 + n + k])
+            h[i] = d
+            h[j] = 0.0
+        else:
+            for k in range(n):
+                h[k] = d * (-math.log1p(-u[7 + n + k]) + math.log1p(-u[7 + 2 * n + k]))
+    else:
+        delta = math.exp(_LOG_1E3 + (_LOG_05 - _LOG_1E3) * u[1])
+        for k in range(n):
+            p[k] = 1.0 + delta * (2.0 * u[2 + k] - 1.0)
+        d = math.exp(_LOG_1E6 * u[2 + n])
+        for k in range(n):
+            h[k] = d * (-math.log1p(-u[3 + n + k]) + math.log1p(-u[3 + 2 * n + k]))
+    s = 0.0
+    for k in range(n):
+        s += p[k]
+    for k in range(n):
+        p[k] /= s
+
+
+def _draw_numpy(kseed: int, n: int, draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """``draws`` pairs from the legacy stream ``RandomState(kseed)`` (the reference sampler)."""
+    rs = np.random.RandomState(kseed)
+    k = 3 * n + 7
+    ps, hs = [], []
+    for start in range(0, draws, _NUMPY_BLOCK):
+        m = min(_NUMPY_BLOCK, draws - start)
+        p, h = _draws_from_uniforms_numpy(rs.random_sample((m, k)), n)
+        ps.append(p)
+        hs.append(h)
+    return np.concatenate(ps), np.concatenate(hs)
+
+
+@njit(cache=True)
+def _draw_numba(kseed, n, draws):
+    """The kernel's sampler alone (for the agreement test): Numba's MT19937 seeded with ``kseed``."""
+    np.random.seed(kseed)  # noqa: NPY002 -- Numba's own generator, seeded explicitly (lossbook._rng)
+    k = 3 * n + 7
+    u = np.empty(k)
+    p = np.empty((draws, n))
+    h = np.empty((draws, n))
+    for r in range(draws):
+        for c in range(k):
+            u[c] = np.random.random()  # noqa: NPY002
+        _draw_from_uniforms_numba(u, n, p[r], h[r])
+    return p, h
+
+
 def draw_instances(n: int, draws: int, *, seed: SeedLike) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``draws`` pairs ``(p, h)`` for ``n`` classes from a mixture of four regimes.
+    """Draw the ``draws`` pairs ``(p, h)`` that :func:`verify_bound` examines for the same ``seed``.
 
-    1. *Generic*: ``p ~ Dirichlet(alpha 1)``, ``alpha ~ U(0.05, 2)``; ``h ~ N(0, sigma^2 I)``,
-       ``sigma ~ U(0.01, 5)``.
-    2. *Two labels, separated scores* (near the tight construction for ``tau <= 1``): mass on two
-       random labels ``i, j`` with ``p_j - p_i ~ U(0, 1)``; in half the draws it is contaminated by
-       a Dirichlet(1) vector of log-uniform weight in ``[1e-12, 0.05]``; ``h_i`` exceeds ``h_j = 0``
-       by a log-uniform ``[1e-6, 1]`` amount, the other labels sit ``U(5, 40)`` below.
+    Four regimes, each chosen with probability 1/4 (``E`` denotes an Exp(1) variate):
+
+    1. *Generic*: ``p_k ∝ E_k^(1/alpha)`` with ``alpha ~ U(0.05, 2)`` (a Dirichlet(1) vector raised
+       to a power: very peaked for small ``alpha``, flat for ``alpha = 2``); Laplace scores
+       ``h_k = sigma (E_k - E'_k)`` with ``sigma ~ U(0.01, 5)``.
+    2. *Two labels, separated scores* (near the tight construction for ``tau <= 1``): mass
+       ``(1 - t)/2, (1 + t)/2`` on two random labels ``i, j``, ``t ~ U(0, 1)``; in half the draws it
+       is contaminated by a Dirichlet(1) vector of log-uniform weight in ``[1e-12, 0.05]``; ``h_i``
+       exceeds ``h_j = 0`` by a log-uniform ``[1e-6, 1]`` amount, the other labels sit ``U(5, 40)``
+       below.
     3. *Two labels, nearly equal scores* (the worst case of the proof for ``tau > 1``): ``p`` as in
-       2, ``h ~ N(0, d^2 I)`` with log-uniform ``d in [1e-6, 1]``.
-    4. *Nearly uniform* (the worst case for MAE): ``p ~ Dirichlet(c 1)`` with ``c ~ U(20, 500)``,
-       scores as in 3.
+       2, Laplace scores of log-uniform scale ``d in [1e-6, 1]``.
+    4. *Nearly uniform* (the worst case for MAE): ``p_k ∝ 1 + delta (2 U_k - 1)`` with log-uniform
+       ``delta in [1e-3, 0.5]``, scores as in 3.
 
-    Each draw picks one regime with probability 1/4.
+    Each draw consumes :func:`uniforms_per_draw` ``(n)`` uniforms of the legacy Mersenne-Twister
+    stream ``numpy.random.RandomState(kernel_seed(as_generator(seed)))``; this is the NumPy reference
+    of the sampler inside the Numba kernel of :func:`verify_bound`.
 
     Returns
     -------
@@ -75,51 +262,30 @@ def draw_instances(n: int, draws: int, *, seed: SeedLike) -> tuple[np.ndarray, n
     """
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
-    rng = as_generator(seed)
-    mode = rng.integers(0, 4, size=draws)
-    # regime 1
-    alpha = rng.uniform(0.05, 2.0, size=draws)
-    g = rng.gamma(alpha[:, None], size=(draws, n))
-    empty = g.sum(axis=1) == 0.0  # every gamma variate underflowed (possible for alpha ~ 0.05)
-    g[empty, rng.integers(0, n, size=int(empty.sum()))] = 1.0
-    p_gen = g / g.sum(axis=1, keepdims=True)
-    sigma = rng.uniform(0.01, 5.0, size=draws)
-    h_gen = sigma[:, None] * rng.standard_normal((draws, n))
-    # regimes 2 and 3
-    perm = np.argsort(rng.random((draws, n)), axis=1)
-    i, j = perm[:, 0], perm[:, 1]
-    t = rng.uniform(0.0, 1.0, size=draws)
-    rows = np.arange(draws)
-    p_two = np.zeros((draws, n))
-    p_two[rows, i] = (1.0 - t) / 2.0
-    p_two[rows, j] = (1.0 + t) / 2.0
-    eta = np.exp(rng.uniform(np.log(1e-12), np.log(0.05), size=draws)) * (rng.random(draws) < 0.5)
-    noise = rng.dirichlet(np.ones(n), size=draws)
-    p_two = (1.0 - eta[:, None]) * p_two + eta[:, None] * noise
-    lift = np.exp(rng.uniform(np.log(1e-6), 0.0, size=draws))
-    h_sep = -rng.uniform(5.0, 40.0, size=(draws, n))
-    h_sep[rows, i] = lift
-    h_sep[rows, j] = 0.0
-    spread = np.exp(rng.uniform(np.log(1e-6), 0.0, size=draws))
-    h_flat = spread[:, None] * rng.standard_normal((draws, n))
-    # regime 4
-    conc = rng.uniform(20.0, 500.0, size=draws)
-    g4 = rng.gamma(conc[:, None], size=(draws, n))
-    p_flat = g4 / g4.sum(axis=1, keepdims=True)
-    p = np.where((mode == 0)[:, None], p_gen, np.where((mode == 3)[:, None], p_flat, p_two))
-    h = np.where((mode == 0)[:, None], h_gen, np.where((mode == 1)[:, None], h_sep, h_flat))
-    p = p / p.sum(axis=1, keepdims=True)
-    return np.ascontiguousarray(p), np.ascontiguousarray(h)
+    kseed = kernel_seed(as_generator(seed))
+    return _draw_numpy(kseed, n, draws)
+
+
+# ------------------------------------------------------------------------------------------------
+# margins: NumPy reference (vectorised) and the Numba kernels
+# ------------------------------------------------------------------------------------------------
 
 
 def _margins_numpy(p: np.ndarray, h: np.ndarray, tau: float, n: int):
-    """Vectorised NumPy reference: (zero-one gap, surrogate gap, T_tau(zero-one gap), C_tau(h))."""
+    """Vectorised NumPy reference: (zero-one gap, surrogate gap, T_tau(zero-one gap), C_tau(h) + |C*|)."""
     ell = comp_sum_loss_all_labels(h, tau)
     cond = np.sum(p * np.where(p > 0, ell, 0.0), axis=1)
     cstar = best_conditional_risk(p, tau)
     pred = np.argmax(h, axis=1)
     t01 = np.max(p, axis=1) - p[np.arange(p.shape[0]), pred]
     return t01, cond - cstar, _bound_T_unchecked(t01, tau, n), cond + np.abs(cstar)
+
+
+def _search_numpy(kseed: int, n: int, draws: int, tau: float):
+    """NumPy reference of the whole search: the reference sampler, then the vectorised margins."""
+    p, h = _draw_numpy(kseed, n, draws)
+    t01, gap, tb, scale = _margins_numpy(p, h, tau, n)
+    return t01, gap, tb, scale, p, h
 
 
 @njit(cache=True)
@@ -141,69 +307,120 @@ def _bound_T_scalar(t, tau, n):
 
 
 @njit(cache=True)
+def _margin_one(p, h, tau, n):
+    """(zero-one gap, surrogate gap, T_tau(gap), C + |C*|) of one pair; eqs. csh-01-regret, csh-cstar, csh-T."""
+    q = tau - 1.0
+    log_case = abs(q) < TAU_ONE_TOL
+    # log-softmax of the scores; argmax with lowest-index tie-break
+    m = h[0]
+    arg = 0
+    for k in range(1, n):
+        if h[k] > m:
+            m = h[k]
+            arg = k
+    se = 0.0
+    for k in range(n):
+        se += math.exp(h[k] - m)
+    lse = m + math.log(se)
+    cond = 0.0
+    pmax = 0.0
+    for k in range(n):
+        pk = p[k]
+        if pk > pmax:
+            pmax = pk
+        if pk > 0.0:
+            ls = h[k] - lse
+            ell = -ls if log_case else -math.expm1(q * ls) / q
+            cond += pk * ell
+    # best conditional risk, eq. csh-cstar
+    if tau >= 2.0:
+        cstar = (1.0 - pmax) / q
+    elif log_case:
+        cstar = 0.0
+        for k in range(n):
+            if p[k] > 0.0:
+                cstar -= p[k] * math.log(p[k])
+    else:
+        a = 1.0 / (2.0 - tau)
+        z = 0.0
+        log_pmax = math.log(pmax)
+        for k in range(n):
+            if p[k] > 0.0:
+                # (p_k / max p)^a, normalised so that nothing underflows; exp(a log x) is about
+                # twice as fast as x**a (measured) and as accurate here
+                z += math.exp(a * (math.log(p[k]) - log_pmax))
+        cstar = math.expm1((2.0 - tau) * (a * log_pmax + math.log(z))) / (1.0 - tau)
+    t = pmax - p[arg]
+    return t, cond - cstar, _bound_T_scalar(t, tau, n), cond + abs(cstar)
+
+
+@njit(cache=True)
 def _margins_numba(p, h, tau, n):
+    """Margins of pre-drawn pairs (pinned to :func:`_margins_numpy` on identical inputs)."""
     draws = p.shape[0]
     t01 = np.empty(draws)
     gap = np.empty(draws)
     tb = np.empty(draws)
     scale = np.empty(draws)
-    q = tau - 1.0
-    log_case = abs(q) < TAU_ONE_TOL
-    a = 1.0 / (2.0 - tau) if tau < 2.0 else 0.0
     for r in range(draws):
-        # log-softmax of the scores; argmax with lowest-index tie-break
-        m = h[r, 0]
-        arg = 0
-        for k in range(1, n):
-            if h[r, k] > m:
-                m = h[r, k]
-                arg = k
-        se = 0.0
-        for k in range(n):
-            se += math.exp(h[r, k] - m)
-        lse = m + math.log(se)
-        cond = 0.0
-        pmax = 0.0
-        for k in range(n):
-            pk = p[r, k]
-            if pk > pmax:
-                pmax = pk
-            if pk > 0.0:
-                ls = h[r, k] - lse
-                ell = -ls if log_case else -math.expm1(q * ls) / q
-                cond += pk * ell
-        # best conditional risk, eq. csh-cstar
-        if tau >= 2.0:
-            cstar = (1.0 - pmax) / q
-        elif log_case:
-            cstar = 0.0
-            for k in range(n):
-                if p[r, k] > 0.0:
-                    cstar -= p[r, k] * math.log(p[r, k])
-        else:
-            z = 0.0
-            log_pmax = math.log(pmax)
-            for k in range(n):
-                if p[r, k] > 0.0:
-                    # (p_k / max p)^a, normalised so that nothing underflows; exp(a log x) is about
-                    # twice as fast as x**a (measured) and as accurate here
-                    z += math.exp(a * (math.log(p[r, k]) - log_pmax))
-            cstar = math.expm1((2.0 - tau) * (a * log_pmax + math.log(z))) / (1.0 - tau)
-        t = pmax - p[r, arg]
-        t01[r] = t
-        gap[r] = cond - cstar
-        tb[r] = _bound_T_scalar(t, tau, n)
-        scale[r] = cond + abs(cstar)
+        t01[r], gap[r], tb[r], scale[r] = _margin_one(p[r], h[r], tau, n)
     return t01, gap, tb, scale
+
+
+@njit(cache=True)
+def _search_numba(kseed, n, draws, tau):
+    """The whole search in one pass: sample (seeded from ``kseed``), score, keep the worst draws.
+
+    Returns the per-draw gaps and, for the draw of smallest ratio ``Delta C / T_tau(t)`` (over
+    ``t > INFORMATIVE_T``; the first on ties, as ``numpy.argmin``) and the draw of smallest margin,
+    their ``p`` and ``h``, so that nothing of size ``draws x n`` is stored.
+    """
+    np.random.seed(kseed)  # noqa: NPY002 -- Numba's own generator, seeded explicitly (lossbook._rng)
+    k = 3 * n + 7
+    u = np.empty(k)
+    p = np.empty(n)
+    h = np.empty(n)
+    t01 = np.empty(draws)
+    gap = np.empty(draws)
+    tb = np.empty(draws)
+    scale = np.empty(draws)
+    best_ratio = np.inf
+    best_margin = np.inf
+    ratio_p = np.zeros(n)
+    ratio_h = np.zeros(n)
+    margin_p = np.zeros(n)
+    margin_h = np.zeros(n)
+    have_ratio = False
+    for r in range(draws):
+        for c in range(k):
+            u[c] = np.random.random()  # noqa: NPY002
+        _draw_from_uniforms_numba(u, n, p, h)
+        t, g, T, sc = _margin_one(p, h, tau, n)
+        t01[r], gap[r], tb[r], scale[r] = t, g, T, sc
+        margin = g - T
+        if margin < best_margin or r == 0:
+            best_margin = margin
+            margin_p[:] = p
+            margin_h[:] = h
+        if t > INFORMATIVE_T:
+            ratio = g / T
+            if ratio < best_ratio or not have_ratio:
+                best_ratio = ratio
+                have_ratio = True
+                ratio_p[:] = p
+                ratio_h[:] = h
+    return t01, gap, tb, scale, have_ratio, ratio_p, ratio_h, margin_p, margin_h
 
 
 def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str = "numba") -> BoundCheck:
     """Search ``draws`` random pairs ``(p, h)`` for violations of ``T_tau(Delta C_{0-1}) <= Delta C_tau``.
 
-    The pairs come from :func:`draw_instances`; the gaps are evaluated by a Numba kernel
-    (``engine="numba"``) or its vectorised NumPy reference (``engine="numpy"``). A draw is a
-    violation if ``Delta C < T_tau(t) - (1e-10 (C_tau(h) + |C*_tau|) + 1e-13)``: the slack is far
-    above floating-point rounding of the risks and far below the values of ``T_tau`` at stake.
+    ``engine="numba"`` runs one jitted pass that samples each pair (Numba's Mersenne Twister, seeded
+    inside the kernel with an integer drawn from ``seed``), evaluates its gaps and keeps the worst
+    draw; ``engine="numpy"`` is the vectorised reference, which draws the same pairs from the same
+    stream (:func:`draw_instances`). A draw is a violation if
+    ``Delta C < T_tau(t) - (1e-10 (C_tau(h) + |C*_tau|) + 1e-13)``: the slack is far above
+    floating-point rounding of the risks and far below the values of ``T_tau`` at stake.
 
     Parameters
     ----------
@@ -232,23 +449,28 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
     tau = check_real(tau, "tau", low=0.0)
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
-    p, h = draw_instances(n, draws, seed=seed)
-    if engine == "numba":
-        t01, gap, tb, scale = _margins_numba(p, h, tau, n)
-    elif engine == "numpy":
-        t01, gap, tb, scale = _margins_numpy(p, h, tau, n)
-    else:
+    if engine not in ("numba", "numpy"):
         raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    kseed = kernel_seed(as_generator(seed))
+    if engine == "numba":
+        t01, gap, tb, scale, have_ratio, ratio_p, ratio_h, margin_p, margin_h = _search_numba(kseed, n, draws, tau)
+    else:
+        t01, gap, tb, scale, p, h = _search_numpy(kseed, n, draws, tau)
     if not (np.all(np.isfinite(gap)) and np.all(np.isfinite(tb))):
         raise FloatingPointError("non-finite calibration gap: the draw overflowed the float range")
     margin = gap - tb
     violations = int(np.sum(margin < -(VIOLATION_RTOL * scale + VIOLATION_ATOL)))
-    informative = t01 > 1e-6
+    informative = t01 > INFORMATIVE_T
     if np.any(informative):
         ratio = np.where(informative, gap / np.where(informative, tb, 1.0), np.inf)
         w = int(np.argmin(ratio))
         min_ratio = float(ratio[w])
     else:
         w, min_ratio = int(np.argmin(margin)), float("nan")
-    return BoundCheck(tau, n, draws, violations, float(np.min(margin)), min_ratio, p[w].copy(), h[w].copy(),
+    if engine == "numba":
+        # the kernel kept the same draw: identical comparisons on identical numbers, first on ties
+        wp, wh = (ratio_p, ratio_h) if have_ratio else (margin_p, margin_h)
+    else:
+        wp, wh = p[w].copy(), h[w].copy()
+    return BoundCheck(tau, n, draws, violations, float(np.min(margin)), min_ratio, wp, wh,
                       float(t01[w]), float(gap[w]), t01, gap)
