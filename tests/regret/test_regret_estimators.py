@@ -242,6 +242,7 @@ def test_mgr_mean_and_geometric_bias():
                       for idx in rng.choice(12, size=(R, M), p=w)])
     pred = _mgr_mean(Sig, beta, gamma, M)
     se = draws.std(axis=0, ddof=1) / np.sqrt(R)
+    # 9 entries at 5 standard errors (R = 4000, so the CLT applies): false alarm <= 9 x 5.7e-7
     assert np.all(np.abs(draws.mean(axis=0) - pred) <= 5 * se + 1e-12)
     assert np.all(np.linalg.norm(draws, 2, axis=(1, 2)) <= beta * (M + 1) * (1 + 1e-12))
     # Bias of the mean: the eigen-direction of lambda_min decays as (1 - beta(gamma + lambda_min))^(M+1)

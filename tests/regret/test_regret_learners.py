@@ -11,6 +11,7 @@ from lossbook.regret import (
     LogBarrierPolicyOptimizer,
     MagnitudeReducedPolicyOptimizer,
     fit_regret_slope,
+    magnitude_reduce,
     make_linear_mdp,
     make_loss_schedule,
     occupancy,
@@ -179,3 +180,39 @@ def test_three_layer_instance_beats_uniform_under_three_adversaries():
         uni = uniform_policy_regret(mdp, theta, K)
         for L in learners:
             assert L.run(mdp, theta, K, seed=0).pseudo_regret < 0.5 * uni, (kind, L)
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+@pytest.mark.parametrize("mode", ["oracle", "plugin"])
+def test_first_update_equals_magnitude_reduced_estimate_built_from_public_pieces(mode, engine):
+    # One episode at H = 1 (no dilation): the learner's cumulative estimate after episode 1 must be
+    # magnitude_reduce applied to the exact distribution of hatQ(s, a) (values c(s,a; s',a') ell(s',a')
+    # with probabilities rho(s') pi(a'|s')), taken at the sampled pair, minus beta ||phi||^2_{Sigma^-1}.
+    # The learner computes the expectation through min(hatQ,0) = L min(c,0) instead, so this pins
+    # that shortcut to Lemma 2's generic transform. Exponential weights exposes C up to a row shift.
+    mdp = make_linear_mdp(1, 4, 3, 3, alpha=1.0, seed=21)
+    theta = make_loss_schedule(mdp, 1, "stationary", seed=22)
+    learner = MagnitudeReducedPolicyOptimizer(c_eta=0.5, c_beta=0.2, c_gamma=0.3, mode=mode)
+    run = learner.run(mdp, theta, 1, seed=23, engine=engine)
+    eta, beta, gamma = run.rates
+    ell = np.einsum("saj,j->sa", mdp.phi[0], theta[0, 0])
+    pi = np.full((4, 3), 1.0 / 3.0)
+    w = (mdp.rho[:, None] * pi).ravel()
+    F = mdp.phi[0].reshape(-1, 3)
+    Sinv = np.linalg.inv(gamma * np.eye(3) + F.T @ (w[:, None] * F))
+    c = F @ Sinv @ F.T                                                   # c[(s,a), (s',a')]
+    u = np.random.default_rng(23).random((1, 1, 2))                      # the run's uniforms
+    s = int(np.searchsorted(np.cumsum(mdp.rho), u[0, 0, 0], side="right"))
+    a = int(np.searchsorted(np.cumsum(pi[s]), u[0, 0, 1], side="right"))
+    r = s * 3 + a
+    L = ell[s, a]
+    assert run.observed_losses[0] == pytest.approx(L, abs=1e-15)
+    est = np.empty(12)
+    for i in range(12):
+        if mode == "oracle":
+            est[i] = magnitude_reduce(c[i] * ell.ravel(), w)[r]
+        else:   # loss-free: E[min(c, 0)] from the state-action distribution, times the observed L
+            est[i] = max(c[i, r] * L, 0.0) + L * float(w @ np.minimum(c[i], 0.0))
+    C = (est - beta * np.einsum("ri,ij,rj->r", F, Sinv, F)).reshape(4, 3)
+    expected = np.exp(-eta * (C - C.min(axis=1, keepdims=True)))
+    np.testing.assert_allclose(run.final_policy[0], expected / expected.sum(axis=1, keepdims=True), atol=1e-12)
