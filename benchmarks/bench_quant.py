@@ -78,11 +78,12 @@ def _straightforward_gptq(W, H, bits, damp=0.01):
 
 
 def _check_gptq(ours, peer):
+    # Different factorisation route: allow round-off, not a different grid point (a flipped rounding
+    # moves an entry by a whole step, >= 1e-3 here). Measured: the two outputs are bit-identical.
     diff = np.max(np.abs(ours.Q - peer))
-    if diff > 1e-9:  # different factorisation route: allow round-off, not a different grid point
-        frac = np.mean(ours.Q != peer)
-        if frac > 1e-3:
-            raise AssertionError(f"GPTQ outputs differ in {frac:.2%} of entries")
+    if diff > 1e-9:
+        frac = np.mean(np.abs(ours.Q - peer) > 1e-9)
+        raise AssertionError(f"GPTQ outputs differ by up to {diff:.2e} in {frac:.2%} of entries")
 
 
 CASES = [
