@@ -70,7 +70,9 @@ def _check_H_labels(H, labels, n_classes):
     return H, y, K, counts
 
 
-def class_means(H, labels, *, n_classes: int | None = None, global_mean: str = "weighted"):
+def class_means(
+    H, labels, *, n_classes: int | None = None, global_mean: str = "weighted"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Class means ``Hbar`` (d, K), global mean ``hG`` (d,) and class counts (K,).
 
     ``global_mean="weighted"`` averages all samples (class means weighted by their counts);

@@ -32,7 +32,9 @@ class CollapseTrace(NamedTuple):
     nc3: np.ndarray
 
 
-def gaussian_mixture(K: int, n: int, p: int, *, separation: float = 1.0, seed: SeedLike):
+def gaussian_mixture(
+    K: int, n: int, p: int, *, separation: float = 1.0, seed: SeedLike
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points per class from ``N(mu_k, I_p)`` with ``mu_k ~ N(0, separation^2 I_p)``; rows are samples.
 
     Examples
