@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import cvxpy as cp
 import numpy as np
@@ -51,11 +52,15 @@ def _cvxpy_solve(C, R, lo=0.0, hi=None):
     cons = [cp.sum(b) == n * R, b >= lo]
     if hi is not None:
         cons.append(b <= hi)
-    prob = cp.Problem(cp.Minimize(c @ cp.exp(-2 * LN2 * b)), cons)
+    # log-offset form exp(log c_j - 2 ln2 b_j), as in the chapter and the benchmark; same objective as
+    # c @ exp(-2 ln2 b), which Clarabel solves less reliably (measured: more "optimal_inaccurate" exits)
+    prob = cp.Problem(cp.Minimize(cp.sum(cp.exp(np.log(c) - 2 * LN2 * b))), cons)
     # Default Clarabel tolerances only give |db| ~ 1e-4; these give ~1e-9 (measured, notes V2).
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, tol_ktratio=1e-10,
-               max_iter=500)
-    return np.asarray(b.value)
+    with warnings.catch_warnings():  # "Solution may be inaccurate": reported through the status instead
+        warnings.simplefilter("ignore", UserWarning)
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, tol_ktratio=1e-10,
+                   max_iter=500)
+    return prob.status, np.asarray(b.value)
 
 
 @pytest.mark.claim("baq_closed_form_optimal")
@@ -73,21 +78,24 @@ def test_interior_closed_form_matches_generic_solver(seed):
 
 
 @pytest.mark.claim("baq_closed_form_optimal")
+@pytest.mark.parametrize("lo, hi, R", [(0.0, 4.5, 2.0), (1.0, 5.0, 2.5)])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_waterfill_with_active_bounds_matches_cvxpy_and_slsqp(seed):
+def test_waterfill_with_active_bounds_matches_cvxpy_and_slsqp(seed, lo, hi, R):
     rng = np.random.default_rng(100 + seed)
-    C = np.exp(3.0 * rng.normal(size=30))  # heavy dispersion: some columns get 0 bits, some hit b_max
-    R, hi = 2.0, 4.5
-    res = waterfill_bits(C, R, b_min=0.0, b_max=hi)
-    assert np.any(res.bits == 0.0) and np.any(res.bits == hi)
-    b_cvx = _cvxpy_solve(C, R, 0.0, hi)
-    # Clarabel with 1e-12 tolerances: |db| ~ 3e-9 measured; the hard gate is 1e-7.
-    np.testing.assert_allclose(res.bits, b_cvx, atol=1e-7, rtol=0)
-    b_slsqp = _scipy_solve(C, R, 0.0, hi, method="SLSQP")
+    C = np.exp(3.0 * rng.normal(size=30))  # heavy dispersion: some columns sit at b_min, some at b_max
+    res = waterfill_bits(C, R, b_min=lo, b_max=hi)
+    assert np.any(res.bits == lo) and np.any(res.bits == hi)
+    status, b_cvx = _cvxpy_solve(C, R, lo, hi)
+    # Clarabel with 1e-12 tolerances: |db| ~ 3e-9 measured when it reports "optimal"; the gate is 1e-7.
+    # With b_min > 0 it sometimes stops at "optimal_inaccurate" (6 of 40 instances measured, |db| up
+    # to 6e-6, while our KKT residuals stay ~1e-16); only then is the reference held to 1e-5.
+    assert status in ("optimal", "optimal_inaccurate")
+    np.testing.assert_allclose(res.bits, b_cvx, atol=1e-7 if status == "optimal" else 1e-5, rtol=0)
+    b_slsqp = _scipy_solve(C, R, lo, hi, method="SLSQP")
     np.testing.assert_allclose(res.bits, b_slsqp, atol=1e-5, rtol=0)  # SLSQP: ~1e-8..1e-6 measured
     f_ours = expected_loss(C, res.bits)
     assert f_ours <= expected_loss(C, b_cvx) * (1 + 1e-10)
-    assert f_ours <= expected_loss(C, np.clip(b_slsqp, 0, hi)) * (1 + 1e-10)
+    assert f_ours <= expected_loss(C, np.clip(b_slsqp, lo, hi)) * (1 + 1e-10)
 
 
 @pytest.mark.claim("baq_closed_form_optimal")
@@ -97,15 +105,15 @@ def test_kkt_conditions_hold_at_the_waterfill_solution(seed):
     n = 200
     C = np.exp(2.5 * rng.normal(size=n))
     C[:7] = 0.0  # dead columns
-    for R, hi in [(2.0, None), (3.0, 5.0), (0.5, 1.0)]:
-        res = waterfill_bits(C, R, b_max=hi)
-        k = kkt_residuals(C, res.bits, R, res.theta, b_max=hi)
+    for R, lo, hi in [(2.0, 0.0, None), (3.0, 0.0, 5.0), (0.5, 0.0, 1.0), (2.5, 1.0, 5.0), (3.0, 2.0, None)]:
+        res = waterfill_bits(C, R, b_min=lo, b_max=hi)
+        k = kkt_residuals(C, res.bits, R, res.theta, b_min=lo, b_max=hi)
         assert k["budget"] <= 1e-12
         assert k["stationarity"] <= 1e-12
         assert k["dual_lower"] >= -1e-12
         assert k["dual_upper"] >= -1e-12
         assert k["bounds"] == 0.0
-        assert np.all(res.bits[:7] == 0.0)
+        assert np.all(res.bits[:7] == lo)
 
 
 @pytest.mark.claim("baq_equal_loss")
@@ -162,15 +170,16 @@ def test_worked_example_and_am_gm_inequality():
     frac=st.floats(0.0, 1.0),
     has_hi=st.booleans(),
     n_dead=st.integers(0, 3),
+    lo=st.sampled_from([0.0, 1.0, 2.5]),
 )
-def test_numba_waterfill_equals_numpy_reference(n, log_scale, seed, frac, has_hi, n_dead):
+def test_numba_waterfill_equals_numpy_reference(n, log_scale, seed, frac, has_hi, n_dead, lo):
     rng = np.random.default_rng(seed)
     C = np.exp(log_scale * rng.normal(size=n))
     C[: min(n_dead, n - 1)] = 0.0
     hi = 6.0 if has_hi else None
-    R = frac * (6.0 if has_hi else 8.0)
-    a = waterfill_bits(C, R, b_max=hi, engine="numba")
-    b = waterfill_bits(C, R, b_max=hi, engine="numpy")
+    R = lo + frac * ((6.0 if has_hi else 8.0) - lo)
+    a = waterfill_bits(C, R, b_min=lo, b_max=hi, engine="numba")
+    b = waterfill_bits(C, R, b_min=lo, b_max=hi, engine="numpy")
     np.testing.assert_allclose(a.bits, b.bits, atol=1e-10, rtol=0)
     assert abs(a.bits.sum() - n * R) <= 1e-10 * max(1, n)
 
