@@ -207,6 +207,15 @@ def test_plugin_magnitude_reduction_bias_matches_enumeration():
     assert np.max(np.abs(mean_plug - mean_orc)) > 1e-6                  # the plug-in does not
 
 
+def test_estimator_means_rejects_singular_covariance_without_regularisation():
+    # a deterministic policy on a one-state layer spans one feature direction, so Sigma_h has rank 1 < d
+    mdp = make_linear_mdp(1, 1, 2, 3, seed=0)
+    pi = np.array([[[1.0, 0.0]]])
+    with pytest.raises(ValueError, match="gamma"):
+        estimator_means(mdp, pi, np.zeros((1, 1, 2)))
+    assert np.all(np.isfinite(estimator_means(mdp, pi, np.zeros((1, 1, 2)), gamma=0.1).plain))
+
+
 def test_q_hat_rejects_bad_inputs():
     mdp = make_linear_mdp(1, 2, 2, 3, seed=0)
     with pytest.raises(ValueError, match="sigma_plus"):

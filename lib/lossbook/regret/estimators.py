@@ -159,6 +159,12 @@ def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMea
       by ``V_h E[min(c,0)] - E[min(c,0) Q]`` (eq. ``amdp-plugin-bias``), which is zero only when
       ``c`` and ``Q`` are uncorrelated under the learner's own play.
 
+    Raises
+    ------
+    ValueError
+        If ``gamma I + Sigma_h`` is numerically singular (condition number >= 1e12) for some layer,
+        e.g. ``gamma = 0`` with a deterministic policy.
+
     Examples
     --------
     >>> from lossbook.regret import make_linear_mdp, uniform_policy
@@ -174,6 +180,12 @@ def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMea
     _, Q = policy_values(mdp, pi, ell)
     mu = occupancy(mdp, pi)
     Sig = feature_covariance(mdp, pi) + gamma * np.eye(mdp.d)[None]
+    cond = np.linalg.cond(Sig)
+    if not np.all(cond < 1e12):
+        # eq. amdp-unbiased needs (gamma I + Sigma_h)^{-1}; without this check solve() would either fail
+        # with a LinAlgError or return rounding noise of size cond * eps
+        raise ValueError(f"gamma must be > 0 when some Sigma_h is (numerically) singular; got gamma = {gamma} "
+                         f"and condition numbers {np.array2string(cond, precision=2)}")
     plain = np.empty_like(Q)
     plug = np.empty_like(Q)
     for h in range(mdp.H):
