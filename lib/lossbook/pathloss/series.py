@@ -14,9 +14,10 @@ with ``rho = k0 z``, ``s = k1 z0`` and the transmission coefficients ``t^M_n``, 
 interface. Every term is assembled from the overflow-free ratio tables of :mod:`._bessel`
 (``h_n(rho)/h_n(k0 R)``, ``j_n(s)/j_n(k1 R)`` and log-derivatives), so no Bessel function is ever
 formed on its own. Truncation: start from ``N = max(|k1 R| + 4|k1 R|^(1/3) + 40, ln(tol)/ln(z0/z) + 20)``
-(terms decay like ``(z0/z)^n`` once ``n > |k1 R|``), then grow ``N`` by half until the geometric estimate of the
-neglected remainder, ``|last term| q/(1-q)`` with ``q = z0/z``, is below ``tol`` times the sum at every
-receiver; the result reports ``n_terms`` and ``|last term|/|sum|``.
+(terms decay like ``(z0/z)^n`` once ``n > |k1 R|``), then grow ``N`` by half until twice the geometric estimate of the
+neglected remainder, ``2 |last term| q/(1-q)`` with ``q = z0/z``, is below ``tol`` times the sum at every
+receiver (the factor 2 covers the algebraic n-dependence of the terms); the result reports ``n_terms``
+and ``|last term|/|sum|``.
 """
 
 from __future__ import annotations
@@ -317,10 +318,12 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
         q0, cM, cN, _, _ = _get_coefficients(engine)(pb.x0, pb.x1, pb.s, pb.n, N, source == "magnetic")
         Es, Hs, last = sums(pb.x0, rho, q0, cM, cN)
         # a-posteriori check: beyond |k1 R| the terms fall geometrically with ratio q = z0/z, so the
-        # neglected remainder is about last * q/(1 - q); require it below tol, else grow N by half
+        # neglected remainder is about last * q/(1 - q); require it below tol, else grow N by half.
+        # Factor 2: the terms carry an algebraic factor in n, so their ratio is q (1 + O(1/n)) and the
+        # pure geometric estimate is low (measured: actual remainder 7% above it at r = 0, q = 0.8).
         with np.errstate(divide="ignore", invalid="ignore"):
             worst = float(np.max(np.where(np.abs(Es) > 0, last / np.abs(Es), 0.0), initial=0.0))
-        worst *= geo
+        worst *= 2.0 * geo
         if nmax is not None or worst <= tol or N >= n_cap:
             break
         N = min(int(1.5 * N) + 1, n_cap)
