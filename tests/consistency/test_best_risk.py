@@ -81,5 +81,7 @@ def test_closed_form_is_continuous_at_tau_one():
     p = np.array([0.1, 0.2, 0.3, 0.4])
     h = best_conditional_risk(p, 1.0)
     for eps in (1e-3, 1e-5, 1e-7):
-        assert best_conditional_risk(p, 1 - eps) == pytest.approx(h, rel=5 * eps)
-        assert best_conditional_risk(p, 1 + eps) == pytest.approx(h, rel=5 * eps)
+        # first order in eps: the relative slope |d log C*_tau / d tau| at tau = 1 is 0.71 for this p
+        # (measured), so 2 eps bounds the change; a jump at tau = 1 would be O(1)
+        assert best_conditional_risk(p, 1 - eps) == pytest.approx(h, rel=2 * eps)
+        assert best_conditional_risk(p, 1 + eps) == pytest.approx(h, rel=2 * eps)

@@ -69,8 +69,12 @@ def test_endpoints_and_continuity_at_tau_one():
         for t in (0.1, 0.5, 1.0):
             T1 = float(bound_T(t, 1.0, n))
             for eps in (1e-3, 1e-5):
-                assert float(bound_T(t, 1 - eps, n)) == pytest.approx(T1, rel=20 * eps)
-                assert float(bound_T(t, 1 + eps, n)) == pytest.approx(T1, rel=20 * eps * np.log(n))
+                # continuity: T_{1 -+ eps} - T_1 = O(eps). The relative slope |d log T_tau / d tau| at
+                # tau = 1 is 0.35 from below (t-dependent, measured on this grid) and at most
+                # 0.92 log n from above (the n^(1 - tau) factor gives log n); twice that covers the
+                # O(eps^2) term. A jump at tau = 1 would be O(1).
+                assert float(bound_T(t, 1 - eps, n)) == pytest.approx(T1, rel=2 * eps)
+                assert float(bound_T(t, 1 + eps, n)) == pytest.approx(T1, rel=2 * eps * np.log(n))
 
 
 @pytest.mark.claim("csh_T_convex")

@@ -141,6 +141,18 @@ def test_invalid_arguments_name_the_parameter():
         comp_sum_loss([np.nan, 1.0], 0, 1.0)
     with pytest.raises(ValueError, match="y must lie"):
         comp_sum_loss_torch(torch.zeros(2, 3), torch.tensor([0, 3]), 1.0)
+    with pytest.raises(TypeError, match="scores must be a floating-point torch.Tensor"):
+        comp_sum_loss_torch(np.zeros((2, 3)), torch.tensor([0, 1]), 1.0)
+    with pytest.raises(ValueError, match="scores must have shape"):
+        comp_sum_loss_torch(torch.zeros(3), torch.tensor([0, 1, 2]), 1.0)
+    with pytest.raises(ValueError, match="y must have shape"):
+        comp_sum_loss_torch(torch.zeros(2, 3), torch.tensor([0, 1, 2]), 1.0)
+    with pytest.raises(TypeError, match="y must be an integer"):
+        comp_sum_loss_torch(torch.zeros(2, 3), torch.tensor([0.0, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        comp_sum_loss_torch(torch.tensor([[0.0, float("nan")]]), torch.tensor([0]), 1.0)
+    with pytest.raises(ValueError, match="reduction"):
+        comp_sum_loss_torch(torch.zeros(2, 3), torch.tensor([0, 1]), 1.0, reduction="avg")
 
 
 @settings(max_examples=200, deadline=None)

@@ -92,6 +92,14 @@ def test_population_bound_holds_for_random_linear_scores(tau):
         assert z01 <= float(bound_gamma(zs, tau, n)) + 1e-12
 
 
+def test_training_rejects_a_task_that_is_not_a_mixture():
+    with pytest.raises(TypeError, match="task must be a MixtureTask"):
+        train_comp_sum(object(), 1.0, seed=0)
+    task = make_mixture_task(3, 2, seed=0)
+    with pytest.raises(ValueError, match="model"):
+        train_comp_sum(task, 1.0, model="cnn", seed=0)
+
+
 @pytest.mark.claim("csh_experiment_bound")
 @pytest.mark.parametrize("model", ["linear", "mlp"])
 def test_training_trajectories_respect_the_bound(model):

@@ -179,10 +179,18 @@ def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
     tau = _check_tau(tau)
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-    if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[1] < 2:
-        raise ValueError("scores must be a torch.Tensor of shape (m, n) with n >= 2")
-    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32) or y.shape != scores.shape[:1]:
-        raise TypeError("y must be an integer torch.Tensor of shape (m,)")
+    if not isinstance(scores, torch.Tensor) or not (scores.is_floating_point() or scores.is_complex()):
+        raise TypeError(f"scores must be a floating-point torch.Tensor, got {type(scores).__name__}")
+    if scores.is_complex():
+        raise TypeError("scores must be real, got a complex tensor")
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"scores must have shape (m, n) with n >= 2 classes, got {tuple(scores.shape)}")
+    if not torch.isfinite(scores).all():
+        raise ValueError("scores must contain only finite values (found NaN or inf)")
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32):
+        raise TypeError("y must be an integer (int32 or int64) torch.Tensor")
+    if y.shape != scores.shape[:1]:
+        raise ValueError(f"y must have shape ({scores.shape[0]},) to match scores, got {tuple(y.shape)}")
     n = scores.shape[1]
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n):
         raise ValueError(f"y must lie in [0, {n - 1}]")

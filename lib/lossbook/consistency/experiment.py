@@ -102,6 +102,8 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     """
     import torch
 
+    if not isinstance(task, MixtureTask):
+        raise TypeError(f"task must be a MixtureTask (see make_mixture_task), got {type(task).__name__}")
     tau = check_real(tau, "tau", low=0.0)
     if model not in ("linear", "mlp"):
         raise ValueError(f"model must be 'linear' or 'mlp', got {model!r}")
