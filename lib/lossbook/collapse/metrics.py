@@ -78,6 +78,21 @@ def class_means(
     ``global_mean="weighted"`` averages all samples (class means weighted by their counts);
     ``"uniform"`` averages the class means. For balanced classes the two coincide.
 
+    Parameters
+    ----------
+    H : array_like, shape (d, N)
+        Features, one column per sample.
+    labels : array_like of int, shape (N,)
+        Class of each column, in ``0..K-1``; every class must occur.
+    n_classes : int, optional
+        ``K >= 2``; default ``max(labels) + 1``.
+    global_mean : {"weighted", "uniform"}
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(Hbar, hG, counts)``.
+
     Examples
     --------
     >>> Hbar, hG, counts = class_means(np.array([[0.0, 2.0, 4.0]]), [0, 0, 1])
@@ -104,6 +119,15 @@ def _class_means(H, y, K, counts, global_mean):
 def sigma_w(H, labels, *, n_classes: int | None = None) -> np.ndarray:
     r"""Within-class covariance :math:`\Sigma_W` (normalised by ``N``), shape ``(d, d)``.
 
+    Parameters
+    ----------
+    H, labels, n_classes
+        As in :func:`class_means`.
+
+    Returns
+    -------
+    ndarray, shape (d, d)
+
     Examples
     --------
     >>> sigma_w(np.array([[0.0, 2.0, 4.0]]), [0, 0, 1])
@@ -117,6 +141,15 @@ def sigma_w(H, labels, *, n_classes: int | None = None) -> np.ndarray:
 
 def sigma_b(H, labels, *, n_classes: int | None = None, global_mean: str = "weighted") -> np.ndarray:
     r"""Between-class covariance :math:`\Sigma_B` (normalised by ``K``), shape ``(d, d)``.
+
+    Parameters
+    ----------
+    H, labels, n_classes, global_mean
+        As in :func:`class_means`.
+
+    Returns
+    -------
+    ndarray, shape (d, d)
 
     Examples
     --------

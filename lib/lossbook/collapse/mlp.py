@@ -37,6 +37,21 @@ def gaussian_mixture(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points per class from ``N(mu_k, I_p)`` with ``mu_k ~ N(0, separation^2 I_p)``; rows are samples.
 
+    Parameters
+    ----------
+    K, n, p : int
+        Classes (``>= 2``), points per class (``>= 1``), dimension (``>= 1``).
+    separation : float
+        Standard deviation of the class centres, ``>= 0``.
+    seed : int, SeedSequence or Generator
+        Randomness of centres and points.
+
+    Returns
+    -------
+    X : ndarray, shape (K n, p)
+    y : ndarray of int, shape (K n,)
+        Labels, ordered by class.
+
     Examples
     --------
     >>> X, y = gaussian_mixture(3, 5, 2, seed=0)

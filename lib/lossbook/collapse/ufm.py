@@ -85,7 +85,26 @@ def _check_HY(H, Y, name="H"):
 
 
 def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=None) -> float:
-    """Value of the (vicinity) UFM objective of the module docstring.
+    """Value of the (vicinity) UFM objective of the module docstring (chapter eq. ``ncp-eq-vicinity``).
+
+    Parameters
+    ----------
+    W : array_like, shape (K, d)
+        Classifier.
+    H : array_like, shape (d, N)
+        Features, one column per sample.
+    Y : array_like, shape (K, N)
+        One-hot labels.
+    lam_w, lam_h : float
+        Weight decays, ``>= 0``.
+    beta : float
+        Vicinity weight, ``>= 0``; ``0`` gives the plain UFM.
+    H0 : array_like, shape (d, N), optional
+        Anchor features; required when ``beta > 0``.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -171,6 +190,19 @@ def optimal_classifier(H, Y, lam_w: float) -> np.ndarray:
 
     For balanced classes :math:`N/K = n` (chapter eq. ``ncp-eq-wstar``).
 
+    Parameters
+    ----------
+    H : array_like, shape (d, N)
+        Features.
+    Y : array_like, shape (K, N)
+        One-hot labels.
+    lam_w : float
+        Classifier weight decay, ``> 0``.
+
+    Returns
+    -------
+    ndarray, shape (K, d)
+
     Examples
     --------
     >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
@@ -192,6 +224,21 @@ def central_path_field(H, Y, lam_w: float, lam_h: float) -> np.ndarray:
 
     :math:`\mathcal L(H) = f(W^*(H), H)` is the UFM loss with the classifier eliminated; the
     formula follows from the envelope theorem (chapter eq. ``ncp-eq-field``).
+
+    Parameters
+    ----------
+    H : array_like, shape (d, N)
+        Features.
+    Y : array_like, shape (K, N)
+        One-hot labels.
+    lam_w : float
+        Classifier weight decay, ``> 0``.
+    lam_h : float
+        Feature weight decay, ``>= 0``.
+
+    Returns
+    -------
+    ndarray, shape (d, N)
 
     Examples
     --------
@@ -224,7 +271,30 @@ def solve_vicinity(
     :math:`(G(H) + \beta(H - H_0))/N`, then polished by a few Newton steps on the stationarity
     equation whose Jacobian is formed by central finite differences of that gradient (only for
     ``d N <= 2000``). The returned ``grad_norm`` (max-abs of :math:`G(H)+\beta(H-H_0)`) certifies
-    the solution.
+    the solution: check it, the problem is non-convex for small ``beta``.
+
+    Parameters
+    ----------
+    H0 : array_like, shape (d, N)
+        Anchor features.
+    Y : array_like, shape (K, N)
+        One-hot labels.
+    lam_w : float
+        Classifier weight decay, ``> 0``.
+    lam_h : float
+        Feature weight decay, ``>= 0``.
+    beta : float
+        Vicinity weight, ``> 0``.
+    H_init : array_like, shape (d, N), optional
+        Starting point (default ``H0``).
+    gtol : float
+        Target max-abs residual, ``> 0`` (passed to L-BFGS-B as ``gtol / N``).
+    newton_steps : int
+        Maximum number of Newton polishing steps, ``>= 0``.
+
+    Returns
+    -------
+    VicinitySolution
 
     Examples
     --------
