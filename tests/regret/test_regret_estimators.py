@@ -268,3 +268,30 @@ def test_mgr_mean_and_geometric_bias():
 def test_mgr_rejects_too_large_step():
     with pytest.raises(ValueError, match="beta"):
         mgr_inverse(np.repeat(np.eye(2)[None] * 3.0, 4, axis=0), 0.5, 0.0)
+
+
+def test_magnitude_reduced_qhat_is_bounded_below_by_h_over_sqrt_gamma_on_the_testbed():
+    # Lemma 2 (iii) applied to hatQ (chapter, after Lemma amdp-lemma-mr): E hatQ(s,a)^2 <= H^2 / gamma
+    # because ||phi|| <= 1, so the reduced estimate is >= -H / sqrt(gamma), while the raw estimate
+    # can reach far below. Exact distribution of hatQ at H = 1 (L = ell of the sampled pair), for a
+    # nearly deterministic policy (thin coverage) and gamma = 1e-4.
+    mdp = make_linear_mdp(1, 5, 4, 5, seed=8)
+    rng = np.random.default_rng(9)
+    gamma = 1e-4
+    worst_raw, worst_red = 0.0, 0.0
+    for _ in range(20):
+        pi = rng.dirichlet(np.full(4, 0.05), size=(1, 5))
+        pi = np.clip(pi, 1e-6, None)
+        pi /= pi.sum(axis=-1, keepdims=True)
+        ell = np.einsum("saj,j->sa", mdp.phi[0], rng.uniform(size=5))
+        w = (mdp.rho[:, None] * pi[0]).ravel()
+        F = mdp.phi[0].reshape(-1, 5)
+        c = F @ np.linalg.inv(gamma * np.eye(5) + F.T @ (w[:, None] * F)) @ F.T
+        for i in range(F.shape[0]):
+            z = c[i] * ell.ravel()
+            worst_raw = min(worst_raw, z.min())
+            zr = magnitude_reduce(z, w)
+            worst_red = min(worst_red, zr.min())
+            assert zr.min() >= -1.0 / np.sqrt(gamma) * (1 + 1e-9)
+    # measured: raw minimum -600, reduced minimum -3.7, bound -100
+    assert worst_raw < -1.0 / np.sqrt(gamma)    # the reduction is what brings it inside the bound
