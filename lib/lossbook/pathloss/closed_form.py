@@ -107,6 +107,16 @@ def defocusing_factor(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str
 def virtual_source_depth(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
     r"""Depth of the paraxial virtual source, :math:`d_v = d/M = dR/(nR-(n-1)d)` (complex), m.
 
+    Parameters
+    ----------
+    d, R, eps_c, n_model
+        As in :func:`defocusing_factor`.
+
+    Returns
+    -------
+    numpy.ndarray of complex
+        :math:`d_v` in m (real for a real index).
+
     Examples
     --------
     >>> complex(virtual_source_depth(0.02, np.inf, 4.0))  # apparent depth d/n
@@ -121,6 +131,16 @@ def interface_transmission(eps_c: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
     ``tau`` is the electric-field coefficient (complex), ``T`` the power transmission factor.
 
+    Parameters
+    ----------
+    eps_c : array_like of complex
+        Complex relative permittivity of the tissue (either sign of the imaginary part).
+
+    Returns
+    -------
+    tau : numpy.ndarray of complex
+    T : numpy.ndarray of float
+
     Examples
     --------
     >>> tau, T = interface_transmission(1.0)
@@ -133,6 +153,18 @@ def interface_transmission(eps_c: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 def friis_path_loss_db(r: ArrayLike, f: ArrayLike) -> np.ndarray:
     r"""Free-space (Friis) spreading loss :math:`20\log_{10}(4\pi r/\lambda_0)`, dB.
+
+    Parameters
+    ----------
+    r : array_like
+        Distance, m, > 0.
+    f : array_like
+        Frequency, Hz, > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Loss in dB.
 
     Examples
     --------
@@ -190,6 +222,18 @@ def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n
     For ``r -> inf`` it tends to :math:`20\log_{10}|M|`; for a flat interface to
     :math:`10\log_{10}|\varepsilon_c|` (chapter, flat-interface theorem).
 
+    Parameters
+    ----------
+    r : array_like
+        Free-space distance, m, > 0.
+    d, R, eps_c, n_model
+        As in :func:`defocusing_factor`.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`\Delta L` in dB.
+
     Examples
     --------
     >>> eps = 52.7 - 12.8j
@@ -204,6 +248,18 @@ def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n
 def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
                                 n_model: str = "complex") -> np.ndarray:
     r"""Surface-referenced loss :math:`S(0^+)/S(r) = |1 + M r/d|^2` in dB (frequency-free form).
+
+    Parameters
+    ----------
+    r : array_like
+        Free-space distance, m, >= 0.
+    d, R, eps_c, n_model
+        As in :func:`defocusing_factor`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Loss in dB.
 
     Examples
     --------
@@ -225,6 +281,24 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     with the in-tissue far field of the source at distance ``d``:
     :math:`\omega^2\mu_0|p|e^{-\alpha d}/(4\pi d)` (electric dipole, moment ``p`` in C m) or
     :math:`\omega\mu_0|k_1||m|e^{-\alpha d}/(4\pi d)` (magnetic dipole, ``m`` in A m^2).
+
+    Parameters
+    ----------
+    r : array_like
+        Free-space distance, m, >= 0.
+    f : array_like
+        Frequency, Hz, > 0.
+    d, R, eps_c, n_model
+        As in :func:`defocusing_factor`.
+    source : {"electric", "magnetic"}
+        Tangential electric dipole (moment in C m) or magnetic dipole (moment in A m^2).
+    moment : complex
+        Dipole moment (only its modulus matters).
+
+    Returns
+    -------
+    numpy.ndarray
+        Power density in W/m^2.
 
     Examples
     --------

@@ -346,6 +346,19 @@ def series_terms(f: float, eps_c: complex, R: float, d: float, r: float, *, nmax
                  source: str = "electric") -> np.ndarray:
     """Magnitudes ``|E_x term n| / |E_x|`` for ``n = 1..nmax`` at one receiver (convergence plots).
 
+    Parameters
+    ----------
+    f, eps_c, R, d, source
+        As in :func:`sphere_boresight_field`.
+    r : float
+        One receiver distance from the surface, m, >= 0.
+    nmax : int
+        Number of terms, >= 1.
+
+    Returns
+    -------
+    ndarray of float, shape (nmax,)
+
     Examples
     --------
     >>> t = series_terms(434e6, 56.9 - 33.3j, 0.2, 0.01, 1.0, nmax=80)
@@ -399,6 +412,16 @@ def sphere_power_out(f: float, eps_c: complex, R: float, d: float, *, source: st
     where ``alpha_n``, ``beta_n`` are the outgoing M- and N-wave amplitudes and
     ``K = i w^2 mu0 k1 p`` (electric) or ``-w mu0 k1^2 m`` (magnetic).
 
+    Parameters
+    ----------
+    f, eps_c, R, d, source, moment, tol, nmax, engine
+        As in :func:`sphere_boresight_field`.
+
+    Returns
+    -------
+    float
+        Power in W.
+
     Examples
     --------
     >>> from scipy.constants import c, mu_0
@@ -415,6 +438,15 @@ def sphere_power_out(f: float, eps_c: complex, R: float, d: float, *, source: st
 def sphere_directivity_boresight(f: float, eps_c: complex, R: float, d: float, *, source: str = "electric",
                                  tol: float = 1e-12, nmax: int | None = None, engine: str = "numba") -> float:
     r"""Boresight directivity :math:`D_0 = 4\pi U(0)/P_{\rm out}` of implant plus body (linear, not dB).
+
+    Parameters
+    ----------
+    f, eps_c, R, d, source, tol, nmax, engine
+        As in :func:`sphere_boresight_field` (the directivity does not depend on the moment).
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -435,6 +467,24 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
               \qquad k_0 r\to\infty,
 
     returned in the time convention of ``eps_c`` (``exp(-iwt)`` if ``Im eps_c >= 0``).
+
+    Parameters
+    ----------
+    f : array_like
+        Frequency, Hz, > 0.
+    eps_c : array_like of complex
+        Permittivity of the half-space (either sign of the imaginary part).
+    d : array_like
+        Depth of the dipole, m, > 0.
+    r : array_like
+        Distance of the receiver from the surface, m, > 0 (far zone).
+    moment : complex
+        Dipole moment ``p``, C m.
+
+    Returns
+    -------
+    numpy.ndarray of complex
+        :math:`E_x`, V/m.
 
     Examples
     --------
@@ -467,6 +517,18 @@ def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, ep
               = PL^{\rm closed}_{\rm fs}(r) + 10\log_{10}\frac{S_{\rm GO}(r)}{S_{\rm exact}(r)},
 
     so the closed form's error in dB is exactly ``10 log10(S_exact / S_GO)`` at the receiver.
+
+    Parameters
+    ----------
+    r : array_like
+        Free-space distances, m, >= 0.
+    f, d, R, eps_c, source, tol, engine
+        As in :func:`sphere_boresight_field`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Path loss in dB, shape of ``r``.
 
     Examples
     --------

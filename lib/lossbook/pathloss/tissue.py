@@ -72,6 +72,17 @@ def complex_permittivity(f: ArrayLike, eps_r: ArrayLike, sigma: ArrayLike,
 def muscle_permittivity(f: float, convention: str = "engineering") -> complex:
     """Complex permittivity of muscle at one of the tabulated frequencies of :data:`MUSCLE`.
 
+    Parameters
+    ----------
+    f : float
+        One of the keys of :data:`MUSCLE` (434 MHz, 915 MHz, 2.45 GHz, 5.8 GHz), Hz.
+    convention : {"engineering", "physics"}
+        Sign of the imaginary part, as in :func:`complex_permittivity`.
+
+    Returns
+    -------
+    complex
+
     Examples
     --------
     >>> abs(muscle_permittivity(2.45e9)) > 50

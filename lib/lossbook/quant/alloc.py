@@ -279,6 +279,18 @@ def closed_form_interior(C, avg_bits: float) -> np.ndarray:
 
     Only valid when no bound would be active; entries may be negative. Requires :math:`C_j>0`.
 
+    Parameters
+    ----------
+    C : array_like, shape (n,)
+        Sensitivities, finite and :math:`>0`.
+    avg_bits : float
+        Average bits :math:`\bar R` (any finite real).
+
+    Returns
+    -------
+    ndarray of float, shape (n,)
+        The bit-widths (eq. ``baq-interior``).
+
     Examples
     --------
     >>> closed_form_interior([16.0, 1.0], 2.0).tolist()
@@ -292,6 +304,18 @@ def closed_form_interior(C, avg_bits: float) -> np.ndarray:
 
 def expected_loss(C, bits) -> float:
     r"""Model loss :math:`\sum_j C_j 2^{-2b_j}` (eq. ``baq-model``).
+
+    Parameters
+    ----------
+    C : array_like, shape (n,)
+        Sensitivities, finite and :math:`\ge0`.
+    bits : array_like, shape (n,)
+        Bit-widths (real), finite.
+
+    Returns
+    -------
+    float
+        :math:`\sum_j C_j2^{-2b_j}`.
 
     Examples
     --------
@@ -310,6 +334,16 @@ def gm_am_gain(C) -> float:
 
     Exact when the interior closed form is optimal (theorem ``baq-thm-gain``). Computed in the log
     domain, so it neither overflows nor underflows. Requires :math:`C_j>0`.
+
+    Parameters
+    ----------
+    C : array_like, shape (n,)
+        Sensitivities, finite and :math:`>0`.
+
+    Returns
+    -------
+    float
+        :math:`\mathrm{GM}(C)/\mathrm{AM}(C)` (eq. ``baq-gain``).
 
     Examples
     --------
@@ -336,6 +370,24 @@ def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
     ``dual_lower``  min of :math:`(\theta-C_j4^{-b_j})/\theta` over columns at ``b_min`` (should be :math:`\ge0`);
     ``dual_upper``  min of :math:`(C_j4^{-b_j}-\theta)/\theta` over columns at ``b_max`` (should be :math:`\ge0`);
     ``bounds``  largest bound violation.
+
+    Parameters
+    ----------
+    C : array_like, shape (n,)
+        Sensitivities, finite and :math:`\ge0`.
+    bits : array_like, shape (n,)
+        Candidate bit-widths.
+    avg_bits : float
+        Budget :math:`\bar R`, in ``[b_min, b_max]``.
+    theta : float
+        Candidate water level, :math:`>0`.
+    b_min, b_max : float, optional
+        Bounds as in :func:`waterfill_bits`.
+
+    Returns
+    -------
+    dict of str to float
+        The residuals listed above.
 
     Examples
     --------
@@ -547,6 +599,24 @@ def official_levels(column_loss, ref_bits: float, *, exponent: float = 1.95, eps
     ``live_mask`` (our fix, not in the official code): apply the rule to the live columns only, with
     the target rescaled to :math:`R_{\rm ref}n/n_{\rm live}` in the geometric sense
     (:math:`2^{R_{\rm ref}n/n_{\rm live}}`), and give dead columns one level.
+
+    Parameters
+    ----------
+    column_loss : array_like, shape (n,)
+        GPTQ column losses :math:`\ell_j\ge0` at ``ref_bits`` uniform bits.
+    ref_bits : float
+        :math:`R_{\rm ref}`, in ``[0, 30]``.
+    exponent : float
+        :math:`\vartheta>0` (1.95 in the official code).
+    eps : float
+        :math:`\varepsilon>0` inside the geometric mean (``1e-8`` in the official code).
+    live_mask : array_like of bool, shape (n,), optional
+        Columns to which the rule is applied (our fix); ``None`` reproduces the official code.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        Level counts :math:`N_j\ge1`; the column gets :math:`\log_2N_j` bits.
 
     Examples
     --------

@@ -68,6 +68,19 @@ def analytic_sensitivity(W, H, *, damp: float = 0.01) -> np.ndarray:
     :math:`r_i` is the quantiser range of row ``i`` (including 0) and :math:`U_{jj}` the diagonal of
     the upper Cholesky factor of :math:`H_\lambda^{-1}`. Dead columns get :math:`C_j=0`.
 
+    Parameters
+    ----------
+    W : array_like, shape (m, n)
+        Weights.
+    H : array_like, shape (n, n)
+        Symmetric PSD Hessian.
+    damp : float
+        Relative damping, as in :func:`lossbook.quant.gptq.gptq_quantize`.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
     Examples
     --------
     >>> C = analytic_sensitivity([[1.0, -1.0]], [[2.0, 0.0], [0.0, 8.0]], damp=0.0)
@@ -164,6 +177,17 @@ def synthetic_layer(m: int, n: int, N: int, sigma: float, *, seed: SeedLike,
     :math:`A_{kl}\sim\mathcal N(0,1/n)`, :math:`\rho=` ``mixing``; weights
     :math:`W=0.05\,t_4` (Student-t, 4 degrees of freedom).
 
+    Parameters
+    ----------
+    m, n, N : int
+        Outputs, inputs and calibration samples, each :math:`\ge1`.
+    sigma : float
+        Log-standard-deviation of the input scales, :math:`\ge0`.
+    seed : int, Generator or None
+        Randomness (explicit).
+    mixing : float
+        :math:`\rho\in[0,1]`.
+
     Returns
     -------
     W : ndarray, shape (m, n)
@@ -215,6 +239,19 @@ def relu_mlp_forward(weights: Sequence, biases: Sequence, X) -> np.ndarray:
 
     ``weights[k]`` has shape ``(out, in)``; ``X`` has shape ``(N, in)`` (samples in rows).
 
+    Parameters
+    ----------
+    weights : sequence of array_like
+        Weight matrices, ``weights[k]`` of shape ``(out_k, in_k)``.
+    biases : sequence of array_like
+        Bias vectors, ``biases[k]`` of shape ``(out_k,)``.
+    X : array_like, shape (N, in_0)
+        Inputs, one sample per row.
+
+    Returns
+    -------
+    ndarray, shape (N, out_last)
+
     Examples
     --------
     >>> relu_mlp_forward([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)], [[1.0, -2.0]]).tolist()
@@ -237,6 +274,24 @@ def quantize_relu_mlp(weights: Sequence, biases: Sequence, X_calib, avg_bits: fl
     ``method``: ``"gptq"`` (uniform bits), ``"rtn"``, ``"baq"`` (measured sensitivities, exact
     integer budget per layer), ``"baq-official"`` (the official level rule,
     :func:`lossbook.quant.alloc.official_levels`, with its realised rate reported).
+
+    Parameters
+    ----------
+    weights, biases : sequence of array_like
+        As in :func:`relu_mlp_forward`; biases are kept in full precision.
+    X_calib : array_like, shape (N, in_0)
+        Calibration inputs.
+    avg_bits : float
+        Target average bits per weight, in ``[0, b_max]``.
+    method : {"baq", "gptq", "rtn", "baq-official"}
+    damp : float
+        Relative damping of every layer Hessian.
+    b_max : int
+        Upper bound on the bits of a column (``"baq"``), in ``[0, 24]``.
+
+    Returns
+    -------
+    MLPQuantResult
 
     Examples
     --------

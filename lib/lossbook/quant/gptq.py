@@ -63,6 +63,15 @@ class GPTQResult(NamedTuple):
 def hessian_from_inputs(X) -> np.ndarray:
     r"""Layer Hessian :math:`H=\tfrac2N XX^\top` for inputs ``X`` of shape ``(n, N)``.
 
+    Parameters
+    ----------
+    X : array_like, shape (n, N)
+        Calibration inputs, one sample per column, finite.
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+
     Examples
     --------
     >>> hessian_from_inputs([[1.0, -1.0]]).tolist()
@@ -76,6 +85,17 @@ def hessian_from_inputs(X) -> np.ndarray:
 
 def layer_loss(W, Q, X) -> float:
     r"""Layer reconstruction loss :math:`\tfrac1N\|(W-Q)X\|_F^2` (eq. ``baq-layer-loss``).
+
+    Parameters
+    ----------
+    W, Q : array_like, shape (m, n)
+        Original and quantised weights.
+    X : array_like, shape (n, N)
+        Calibration inputs.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -111,6 +131,13 @@ def inverse_hessian_factor(H, *, damp: float = 0.01) -> tuple[np.ndarray, np.nda
     Dead inputs (:math:`H_{jj}=0`) get :math:`H_{jj}=1`; then :math:`H_\lambda=H+\lambda I` with
     :math:`\lambda=` ``damp`` :math:`\cdot\,\mathrm{mean}(\mathrm{diag}\,H)`.
 
+    Parameters
+    ----------
+    H : array_like, shape (n, n)
+        Symmetric positive semi-definite Hessian.
+    damp : float
+        Relative damping :math:`\ge0`.
+
     Returns
     -------
     U : ndarray, shape (n, n)
@@ -120,7 +147,8 @@ def inverse_hessian_factor(H, *, damp: float = 0.01) -> tuple[np.ndarray, np.nda
     Raises
     ------
     ValueError
-        if ``H`` is not symmetric positive semi-definite (or is singular with ``damp=0``).
+        if ``H`` is not symmetric positive semi-definite (checked *before* damping, up to a
+        round-off allowance :math:`4n\varepsilon_{\rm mach}\,\mathrm{tr}\,H`), or is singular with ``damp=0``.
 
     Examples
     --------
@@ -196,6 +224,17 @@ def _quantize_column(w, xmin, xmax, levels: int):
 
 def rtn_quantize(W, bits) -> np.ndarray:
     r"""Round-to-nearest with the same per-row quantiser as :func:`gptq_quantize` (no error feedback).
+
+    Parameters
+    ----------
+    W : array_like, shape (m, n)
+        Weights.
+    bits : float or array_like, shape (n,)
+        Bits per column, as in :func:`gptq_quantize`.
+
+    Returns
+    -------
+    ndarray, shape (m, n)
 
     Examples
     --------
