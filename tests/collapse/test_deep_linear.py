@@ -339,6 +339,8 @@ def test_ce_etf_value_matches_full_solver(k, n, depth, lam):
     etf = deep_linear_ce_etf(k, n, depth, lam, lam)
     best = min(fit_deep_linear([n] * k, 6, depth, lam, lam, "ce", seed=s, init_scale=0.5).objective
                for s in range(3))
+    # L-BFGS stops at gradient ~1e-12 and the 1-D ETF minimisation at xatol 1e-13: both values are
+    # accurate to ~1e-15 near a non-degenerate minimum (measured |gap| 2e-16), so 1e-9 is a loose bound
     assert abs(best - etf.objective) < 1e-9
 
 
