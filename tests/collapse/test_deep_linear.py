@@ -388,7 +388,7 @@ def test_invalid_arguments_raise_named_errors():
         deep_linear_minimizer([10, 5], 0, 1e-3, 1e-3)
     with pytest.raises(ValueError, match="lam_w"):
         deep_linear_minimizer([10, 5], 2, [1e-3], 1e-3)
-    with pytest.raises(ValueError, match="d"):
+    with pytest.raises(ValueError, match=r"^d must lie in"):  # names the parameter, not just any "d"
         fit_deep_linear([10, 5, 5], 2, 2, 1e-3, 1e-3, seed=0)
     with pytest.raises(ValueError, match="loss"):
         fit_deep_linear([10, 5], 3, 2, 1e-3, 1e-3, "hinge", seed=0)

@@ -108,7 +108,7 @@ def test_invalid_inputs_are_rejected():
         collapse_metrics(H, [0, 0, 1, 1], W=np.zeros((3, 3)))
     with pytest.raises(ValueError, match="finite"):
         collapse_metrics(np.full((3, 4), np.nan), [0, 0, 1, 1])
-    with pytest.raises(ValueError, match="d"):
+    with pytest.raises(ValueError, match=r"^d must lie in"):  # names the parameter, not just any "d"
         simplex_etf(5, 3)
     with pytest.raises(ValueError, match="global_mean"):
         collapse_metrics(H, [0, 0, 1, 1], global_mean="median")

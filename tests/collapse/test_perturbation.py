@@ -152,7 +152,7 @@ def test_spectrum_symbolically_on_small_case():
 
 
 def test_invalid_arguments_raise():
-    with pytest.raises(ValueError, match="d"):
+    with pytest.raises(ValueError, match=r"^d must lie in"):  # names the parameter, not just any "d"
         perturbation_spectrum(4, 4, 3, 0.5, 0.5, 100.0)
     with pytest.raises(ValueError, match="lam_w \\* lam_h"):
         perturbation_spectrum(3, 5, 3, 2.0, 0.6, 100.0)

@@ -201,7 +201,7 @@ def test_stacked_vicinity_minimisers_lower_nc1_at_every_layer(beta):
 
 
 def test_invalid_arguments_raise():
-    with pytest.raises(ValueError, match="d"):
+    with pytest.raises(ValueError, match=r"^d must lie in"):  # names the parameter, not just any "d"
         ufm_minimizer(4, 2, 3, 0.5, 0.5)
     with pytest.raises(ValueError, match="lam_w"):
         ufm_minimizer(4, 2, 5, -0.5, 0.5)
