@@ -108,11 +108,11 @@ def test_kkt_conditions_hold_at_the_waterfill_solution(seed):
     for R, lo, hi in [(2.0, 0.0, None), (3.0, 0.0, 5.0), (0.5, 0.0, 1.0), (2.5, 1.0, 5.0), (3.0, 2.0, None)]:
         res = waterfill_bits(C, R, b_min=lo, b_max=hi)
         k = kkt_residuals(C, res.bits, R, res.theta, b_min=lo, b_max=hi)
-        assert k["budget"] <= 1e-12
-        assert k["stationarity"] <= 1e-12
-        assert k["dual_lower"] >= -1e-12
-        assert k["dual_upper"] >= -1e-12
-        assert k["bounds"] == 0.0
+        assert k.budget <= 1e-12
+        assert k.stationarity <= 1e-12
+        assert k.dual_lower >= -1e-12
+        assert k.dual_upper >= -1e-12
+        assert k.bounds == 0.0
         assert np.all(res.bits[:7] == lo)
 
 

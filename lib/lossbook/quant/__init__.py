@@ -5,6 +5,7 @@
 """
 
 from .alloc import (
+    KKTResiduals,
     WaterfillResult,
     closed_form_interior,
     expected_loss,
@@ -28,6 +29,7 @@ from .gptq import GPTQResult, gptq_quantize, hessian_from_inputs, inverse_hessia
 __all__ = [
     "BAQResult",
     "GPTQResult",
+    "KKTResiduals",
     "MLPQuantResult",
     "WaterfillResult",
     "analytic_sensitivity",

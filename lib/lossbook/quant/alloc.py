@@ -25,6 +25,7 @@ from numba import njit
 from .._validate import check_array, check_int, check_real
 
 __all__ = [
+    "KKTResiduals",
     "WaterfillResult",
     "closed_form_interior",
     "expected_loss",
@@ -50,6 +51,30 @@ class WaterfillResult(NamedTuple):
 
     bits: np.ndarray
     theta: float
+
+
+class KKTResiduals(NamedTuple):
+    r"""KKT residuals of the water-filling program (see :func:`kkt_residuals`).
+
+    Attributes
+    ----------
+    budget : float
+        :math:`|\sum_j b_j-n\bar R|/n`.
+    stationarity : float
+        Largest relative :math:`|C_j4^{-b_j}-\theta|/\theta` over free columns.
+    dual_lower : float
+        Smallest :math:`(\theta-C_j4^{-b_j})/\theta` over columns at ``b_min`` (optimal: :math:`\ge0`).
+    dual_upper : float
+        Smallest :math:`(C_j4^{-b_j}-\theta)/\theta` over columns at ``b_max`` (optimal: :math:`\ge0`).
+    bounds : float
+        Largest bound violation.
+    """
+
+    budget: float
+    stationarity: float
+    dual_lower: float
+    dual_upper: float
+    bounds: float
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,12 +383,12 @@ def gm_am_gain(C) -> float:
 
 
 def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
-                  b_max: float | None = None) -> dict:
+                  b_max: float | None = None) -> KKTResiduals:
     r"""KKT residuals of the water-filling program for a candidate ``(bits, theta)``.
 
     With multiplier :math:`\mu=2\ln 2\,\theta` for the budget, stationarity reads
     :math:`2\ln2\,C_j4^{-b_j}=\mu-\nu_j+\eta_j` with :math:`\nu_j\ge0` (active lower bound) and
-    :math:`\eta_j\ge0` (active upper bound). Returned keys:
+    :math:`\eta_j\ge0` (active upper bound). Returned fields:
 
     ``budget``  :math:`|\sum_j b_j-n\bar R|/n`;
     ``stationarity``  max relative :math:`|C_j4^{-b_j}-\theta|/\theta` over free columns;
@@ -386,13 +411,13 @@ def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
 
     Returns
     -------
-    dict of str to float
+    KKTResiduals
         The residuals listed above.
 
     Examples
     --------
     >>> r = kkt_residuals([16.0, 1.0], [3.0, 1.0], 2.0, 0.25)
-    >>> r["budget"], r["stationarity"]
+    >>> r.budget, r.stationarity
     (0.0, 0.0)
     """
     C = _check_sensitivities(C)
@@ -407,13 +432,13 @@ def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
     at_hi = b >= hi - tol
     free = ~(at_lo | at_hi)
     rel = (d - theta) / theta
-    return {
-        "budget": float(abs(b.sum() - b.size * avg) / b.size),
-        "stationarity": float(np.max(np.abs(rel[free]))) if free.any() else 0.0,
-        "dual_lower": float(np.min(-rel[at_lo])) if at_lo.any() else 0.0,
-        "dual_upper": float(np.min(rel[at_hi])) if at_hi.any() else 0.0,
-        "bounds": float(max(0.0, lo - b.min(), b.max() - hi)),
-    }
+    return KKTResiduals(
+        budget=float(abs(b.sum() - b.size * avg) / b.size),
+        stationarity=float(np.max(np.abs(rel[free]))) if free.any() else 0.0,
+        dual_lower=float(np.min(-rel[at_lo])) if at_lo.any() else 0.0,
+        dual_upper=float(np.min(rel[at_hi])) if at_hi.any() else 0.0,
+        bounds=float(max(0.0, lo - b.min(), b.max() - hi)),
+    )
 
 
 # --------------------------------------------------------------------------------------------
