@@ -267,6 +267,13 @@ def test_official_rule_without_clamp_is_the_interior_closed_form():
     np.testing.assert_array_equal(N, np.round(np.maximum(x, 1.0)).astype(int))
 
 
+def test_official_rule_refuses_level_counts_that_overflow():
+    mask = np.zeros(400, dtype=bool)
+    mask[0] = True  # one live column: target 2 * 400 bits, 2**800 levels
+    with pytest.raises(ValueError, match="level counts exceed"):
+        official_levels(np.ones(400), 2.0, live_mask=mask)
+
+
 @pytest.mark.claim("baq_official_overshoot")
 def test_official_rule_overshoots_with_dead_columns_and_waterfill_does_not():
     rng = np.random.default_rng(1)

@@ -665,7 +665,11 @@ def official_levels(column_loss, ref_bits: float, *, exponent: float = 1.95, eps
             raise ValueError("live_mask must mark at least one live column")
         target = R * n / n_live
     gm = np.exp(np.mean(np.log(ell[live] + eps)))
-    x = 2.0**target * (ell[live] / gm) ** (1.0 / th)
+    with np.errstate(over="ignore"):
+        x = 2.0**target * (ell[live] / gm) ** (1.0 / th)
+    if not np.all(x < 2.0**62):  # also catches inf: int64 conversion would wrap around silently
+        raise ValueError("level counts exceed 2**62 (ref_bits too large for the live fraction, or a "
+                         "small exponent with widely spread losses)")
     N = np.ones(n, dtype=np.int64)
     N[live] = np.round(np.maximum(x, 1.0)).astype(np.int64)
     return N
