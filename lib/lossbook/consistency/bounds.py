@@ -111,6 +111,11 @@ def bound_gamma(s, tau: float, n: int) -> np.ndarray:
     n : int
         ``n >= 2``.
 
+    Returns
+    -------
+    numpy.ndarray
+        ``Gamma_tau(s)`` in ``[0, 1]``, non-decreasing and concave in ``s``.
+
     Examples
     --------
     >>> import numpy as np
@@ -143,6 +148,18 @@ def quadratic_coefficient(tau: float, n: int) -> float:
     ``2^(-tau) / (2 - tau)`` for ``tau < 1``, ``1/2`` at ``tau = 1`` and
     ``1 / (2 (2 - tau) n^(tau - 1))`` for ``tau in (1, 2)``.
 
+    Parameters
+    ----------
+    tau : float
+        ``tau >= 0``.
+    n : int
+        Number of classes, ``n >= 2``.
+
+    Returns
+    -------
+    float
+        The coefficient ``c_tau``.
+
     Examples
     --------
     >>> quadratic_coefficient(0.0, 4), quadratic_coefficient(1.0, 4)
@@ -164,6 +181,20 @@ def sqrt_bound(s, tau: float, n: int) -> np.ndarray:
     It is an upper bound on ``Gamma_tau(s)`` for every ``s`` exactly when
     ``T_tau(t) >= c_tau t^2`` on ``[0, 1]``, which the chapter finds for ``tau <= 4/3`` only;
     near ``s = 0`` it is the leading term of ``Gamma_tau`` for every ``tau < 2``.
+
+    Parameters
+    ----------
+    s : array_like
+        Surrogate calibration gaps, ``s >= 0``.
+    tau : float
+        ``tau in [0, 2)``.
+    n : int
+        ``n >= 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``min(1, sqrt(s / c_tau))``.
 
     Examples
     --------
@@ -192,6 +223,24 @@ def tight_instance(t: float, tau: float, n: int, *, eps: float = 1e-9, depth: fl
     plus ``O(exp(-depth))``. For ``tau = 2`` (MAE) and ``t <= 1/(n - 1)``:
     ``p = (p_2 - t, p_2, ..., p_2)`` with ``p_2 = (1 + t)/n`` and equal scores (label 0 is predicted
     by the lowest-index tie-break); the gap equals ``t / n`` exactly.
+
+    Parameters
+    ----------
+    t : float
+        Target zero-one gap in ``[0, 1]`` (``[0, 1/(n - 1)]`` for MAE).
+    tau : float
+        ``tau in [0, 1]`` or ``tau = 2``.
+    n : int
+        Number of classes, ``n >= 2``.
+    eps : float
+        Score lead of the predicted label (``tau <= 1``), ``>= 0``.
+    depth : float
+        How far below the other labels' scores sit (``tau <= 1``), ``>= 0``.
+
+    Returns
+    -------
+    TightInstance
+        ``(p, scores)``, both of shape ``(n,)``.
 
     Raises
     ------
@@ -247,6 +296,31 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     keeps the other probabilities at most ``a + t``. The result is an upper estimate of the exact
     transform ``inf {Delta C_tau : Delta C_{0-1} = t}`` (used in the chapter's section on the
     class-count dependence).
+
+    Parameters
+    ----------
+    t : float
+        Prescribed zero-one gap in ``[0, 1)``.
+    tau : float
+        ``tau >= 0``.
+    n : int
+        Number of classes, ``n >= 2``.
+    seed : int, SeedSequence or Generator
+        Source of randomness for differential evolution (required).
+    maxiter : int
+        Differential-evolution generations, ``>= 1``.
+    max_gap : float
+        Largest score gap below the predicted label, ``> 0``.
+
+    Returns
+    -------
+    TransformSearch
+        The smallest surrogate gap found, its ``(p, scores)``, ``T_tau(t)`` and the two-label value.
+
+    Raises
+    ------
+    RuntimeError
+        if the search ends at a point whose zero-one gap is not ``t``.
 
     Examples
     --------

@@ -219,6 +219,11 @@ def conditional_risk(scores, p, tau: float) -> np.ndarray:
     tau : float
         ``tau >= 0``.
 
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        ``C_tau(h, x)`` for each pair of score vector and distribution.
+
     Examples
     --------
     >>> float(conditional_risk([0.0, 0.0], [0.5, 0.5], 1.0))   # log 2
@@ -246,6 +251,11 @@ def best_conditional_risk(p, tau: float) -> np.ndarray:
         Conditional distributions.
     tau : float
         ``tau >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        ``C*_tau(p)`` for each distribution (the last axis is summed over).
 
     Examples
     --------
@@ -278,6 +288,18 @@ def best_conditional_softmax(p, tau: float) -> np.ndarray:
     For ``tau >= 2`` the infimum is not attained by finite scores; the returned vector is the
     limit, all mass on the first label of largest ``p`` (lowest-index tie-break).
 
+    Parameters
+    ----------
+    p : array_like, shape (..., n)
+        Conditional distributions (non-negative, summing to 1 within 1e-9).
+    tau : float
+        ``tau >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n)
+        The minimising softmax vector (its limit for ``tau >= 2``).
+
     Examples
     --------
     >>> best_conditional_softmax([0.25, 0.75], 1.0)
@@ -300,6 +322,18 @@ def zero_one_regret(scores, p) -> np.ndarray:
 
     The prediction is the first index of the largest score (lowest-index tie-break), as
     :func:`numpy.argmax`.
+
+    Parameters
+    ----------
+    scores : array_like, shape (..., n)
+        Finite real scores.
+    p : array_like, shape (..., n)
+        Conditional distributions; broadcast against ``scores``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        The zero-one calibration gap ``t`` in ``[0, 1]``.
 
     Examples
     --------

@@ -56,6 +56,25 @@ def make_mixture_task(n: int, d: int, *, seed: SeedLike, separation: float = 1.0
     Means ``mu_k ~ N(0, separation^2 I_d)``; priors decay geometrically so that the largest is
     ``imbalance`` times the smallest; labels are flipped with probability ``noise``.
 
+    Parameters
+    ----------
+    n : int
+        Number of classes, ``>= 2``.
+    d : int
+        Input dimension, ``>= 1``.
+    seed : int, SeedSequence or Generator
+        Source of the class means (required).
+    separation : float
+        Standard deviation of the mean coordinates, ``> 0``.
+    imbalance : float
+        Ratio of the largest to the smallest prior, ``>= 1``.
+    noise : float
+        Label-flip probability in ``[0, 1)``.
+
+    Returns
+    -------
+    MixtureTask
+
     Examples
     --------
     >>> task = make_mixture_task(3, 2, seed=0)
@@ -92,6 +111,34 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     fresh inputs with the exact posterior (eq. ``csh-bayes-bound``). PyTorch runs on ``threads``
     intra-op threads during the call (default 1: the models are tiny and more threads only
     contend); the previous setting is restored afterwards.
+
+    Parameters
+    ----------
+    task : MixtureTask
+        The data distribution (from :func:`make_mixture_task`).
+    tau : float
+        ``tau >= 0``.
+    model : {"linear", "mlp"}
+        Linear scores or one hidden tanh layer of ``hidden`` units.
+    hidden : int
+        Hidden width, ``>= 1``.
+    m_train, m_eval : int
+        Training and evaluation sample sizes, ``>= 1``.
+    steps : int
+        Adam steps, ``>= 0``.
+    lr : float
+        Adam learning rate, ``> 0``.
+    log_every : int
+        Evaluation period in steps, ``>= 1``.
+    threads : int
+        PyTorch intra-op threads during the call, ``>= 1``.
+    seed : int, SeedSequence or Generator
+        Source of the samples and of the initialisation (required).
+
+    Returns
+    -------
+    TrainingTrace
+        Logged steps and the zero-one and surrogate excess risks at each.
 
     Examples
     --------

@@ -44,6 +44,11 @@ def box_best_conditional_risk(tau: float, n: int, bound: float) -> float:
     bound : float
         Score bound ``Lambda > 0``.
 
+    Returns
+    -------
+    float
+        ``Phi^tau((n - 1) exp(-2 bound))``.
+
     Examples
     --------
     >>> round(box_best_conditional_risk(1.0, 4, 2.0), 5)      # log(1 + 3 e^-4)
@@ -134,6 +139,30 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     not for ``tau > 1``, hence ``restarts`` random initialisations (``N(0, init_scale^2)``); the
     best end point is returned. Used to compute ``R*_tau(H_lin)`` in a minimizability gap.
 
+    Parameters
+    ----------
+    X : array_like, shape (m, d)
+        The ``m`` inputs.
+    weights : array_like, shape (m,)
+        Their probabilities (non-negative, summing to 1).
+    P : array_like, shape (m, n)
+        Conditional distributions ``p(. | x_i)``.
+    tau : float
+        ``tau >= 0``.
+    seed : int, SeedSequence or Generator
+        Source of the random initialisations (required).
+    restarts : int
+        Number of L-BFGS starts, ``>= 1``.
+    init_scale : float
+        Standard deviation of the initial parameters, ``>= 0``.
+    maxiter : int
+        L-BFGS iterations per start, ``>= 1``.
+
+    Returns
+    -------
+    LinearFit
+        Weights, biases, population risk and convergence flag of the best start.
+
     Examples
     --------
     >>> import numpy as np
@@ -170,6 +199,13 @@ def quadratic_posterior_example(m: int = 41, sharpness: float = 3.0) -> tuple[np
     interval, class 1 in the middle. A linear score ``w_y x + b_y`` gives each class at most one
     interval, so linear models cannot represent this posterior and the minimizability gaps of
     ``H_lin`` are positive.
+
+    Parameters
+    ----------
+    m : int
+        Number of input points, ``>= 2``.
+    sharpness : float
+        Scale of the logits, ``>= 0`` (0 gives uniform posteriors).
 
     Returns
     -------

@@ -73,6 +73,15 @@ class BoundCheck(NamedTuple):
 def uniforms_per_draw(n: int) -> int:
     """Number of uniform variates consumed by one draw with ``n`` classes: ``3 n + 7``.
 
+    Parameters
+    ----------
+    n : int
+        Number of classes, ``n >= 2``.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> uniforms_per_draw(10)
@@ -249,6 +258,15 @@ def draw_instances(n: int, draws: int, *, seed: SeedLike) -> tuple[np.ndarray, n
     Each draw consumes :func:`uniforms_per_draw` ``(n)`` uniforms of the legacy Mersenne-Twister
     stream ``numpy.random.RandomState(kernel_seed(as_generator(seed)))``; this is the NumPy reference
     of the sampler inside the Numba kernel of :func:`verify_bound`.
+
+    Parameters
+    ----------
+    n : int
+        Number of classes, ``n >= 2``.
+    draws : int
+        Number of pairs, ``>= 1``.
+    seed : int, SeedSequence or Generator
+        Source of randomness (required).
 
     Returns
     -------
