@@ -37,7 +37,9 @@ def test_complex_permittivity_matches_definition():
     assert abs(abs(EPS_434.imag) - 33.3) < 0.05 and abs(abs(EPS_2G45.imag) - 12.8) < 0.05
 
 
-@given(st.floats(0.1, 100.0), st.floats(-80.0, 80.0))
+# Subnormal Im eps excluded: Im n = Im eps / (2 Re n) then underflows to 0 (Hypothesis found
+# im = 5e-324), a floating-point limit rather than a wrong branch.
+@given(st.floats(0.1, 100.0), st.floats(-80.0, 80.0, allow_subnormal=False))
 @settings(max_examples=60, deadline=None)
 def test_refractive_index_is_principal_square_root(re, im):
     n = complex(refractive_index(complex(re, im)))
