@@ -28,7 +28,8 @@ def main(argv: list[str]) -> int:
     pattern = argv[1] if len(argv) > 1 else ""
     modules = sorted(p.stem for p in HERE.glob("bench_*.py") if pattern in p.stem)
     print(f"# lossbook benchmarks  (python {platform.python_version()}, {os.cpu_count()} cores)")
-    header = f"{'kernel':38s} {'peer':34s} {'size':18s} {'ours':>10s} {'peer':>10s} {'ratio':>8s}"
+    w_k, w_p, w_s = 44, 36, 32
+    header = f"{'kernel':{w_k}s} {'peer':{w_p}s} {'size':{w_s}s} {'ours':>10s} {'peer':>10s} {'ratio':>8s}"
     print(header)
     print("-" * len(header))
     failures = 0
@@ -39,10 +40,10 @@ def main(argv: list[str]) -> int:
                 t = time_case(case)
             except Exception as exc:  # report and go on: one broken case should not hide the rest
                 failures += 1
-                print(f"{case.kernel:38s} {case.peer:34s} {case.size:18s} FAILED: {exc}")
+                print(f"{case.kernel:{w_k}s} {case.peer:{w_p}s} {case.size:{w_s}s} FAILED: {exc}")
                 continue
             print(
-                f"{case.kernel:38s} {case.peer:34s} {case.size:18s} {_fmt(t.ours_s):>10s} "
+                f"{case.kernel:{w_k}s} {case.peer:{w_p}s} {case.size:{w_s}s} {_fmt(t.ours_s):>10s} "
                 f"{_fmt(t.peer_s):>10s} {t.ratio:>7.3g}x"
             )
     print("\nratio = peer median / our median (above 1: ours is faster); medians of repeated runs after a warm-up.")
