@@ -172,3 +172,17 @@ def test_chapter_shows_at_least_one_computed_figure(path):
     html = (HTML / path).read_text(encoding="utf-8")
     n_images = len(re.findall(r'<img[^>]*src="[^"]*_images/[^"]+\.(?:png|svg|jpg)"', html))
     assert n_images >= 1, f"{path}: no computed figure (was matplotlib's inline backend disabled?)"
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p.count("/") == 2])
+def test_display_equations_fit_the_text_column(offline_page, site_url, path):
+    # A too-wide equation would need sideways scrolling on a 1280 px screen (and be clipped in print):
+    # break it with aligned/multline instead.
+    page = offline_page.page
+    page.goto(f"{site_url}/{path}", wait_until="load")
+    if page.locator(".math").count():
+        _wait_for_mathjax(page)
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('div.math')].filter(d => d.scrollWidth > d.clientWidth + 2)"
+        ".map(d => d.textContent.slice(0, 80))")
+    assert not wide, f"{path}: display equations wider than the column: {wide}"
