@@ -105,6 +105,23 @@ def hessian_blocks(W, H, Y, lam_w: float, lam_h: float, beta: float) -> HessianB
     return HessianBlocks(hh, ww, hw)
 
 
+def _schur_term(blocks: HessianBlocks) -> np.ndarray:
+    r"""Symmetrised :math:`A_{HW}A_{WW}^{-1}A_{HW}^\top` (the classifier's contribution to the reduced Hessian)."""
+    Z = blocks.hw @ np.linalg.solve(blocks.ww, blocks.hw.T)
+    return 0.5 * (Z + Z.T)
+
+
+def _reduced_hessian(W, H, Y, lam_w: float, lam_h: float, beta: float) -> np.ndarray:
+    r"""Exact Jacobian of :math:`H\mapsto G(H)+\beta(H-H_0)` at ``W = W^*(H)`` (no input checks).
+
+    Differentiating :math:`N\nabla_H f(W^*(H),H)` with :math:`dW^* = -A_{WW}^{-1}A_{HW}^\top dH`
+    (implicit function theorem on :math:`\nabla_W f = 0`) gives the Schur complement
+    :math:`A_{HH}-A_{HW}A_{WW}^{-1}A_{HW}^\top`, valid at every ``H``, stationary or not.
+    """
+    blocks = hessian_blocks(W, H, Y, lam_w, lam_h, beta)
+    return blocks.hh - _schur_term(blocks)
+
+
 def perturbation_operator(
     W, H, Y, lam_w: float, lam_h: float, beta: float, *, approx: str = "exact"
 ) -> np.ndarray:
@@ -142,8 +159,7 @@ def perturbation_operator(
     lam_h = check_real(lam_h, "lam_h", low=0.0)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
     blocks = hessian_blocks(W, H, Y, lam_w, lam_h, beta)
-    Z = blocks.hw @ np.linalg.solve(blocks.ww, blocks.hw.T)
-    Z = 0.5 * (Z + Z.T)
+    Z = _schur_term(blocks)
     if approx == "exact":
         S = blocks.hh - Z
         return beta * np.linalg.solve(S, np.eye(S.shape[0]))

@@ -269,8 +269,9 @@ def solve_vicinity(
     :math:`\mathcal L(H) + \frac{\beta}{2N}\|H - H_0\|_F^2` is minimised by SciPy's L-BFGS-B from
     ``H_init`` (default ``H0``) with the envelope-theorem gradient
     :math:`(G(H) + \beta(H - H_0))/N`, then polished by a few Newton steps on the stationarity
-    equation whose Jacobian is formed by central finite differences of that gradient (only for
-    ``d N <= 2000``). The returned ``grad_norm`` (max-abs of :math:`G(H)+\beta(H-H_0)`) certifies
+    equation with its exact Jacobian, the reduced Hessian
+    :math:`A_{HH}-A_{HW}A_{WW}^{-1}A_{HW}^\top` of :mod:`lossbook.collapse.perturbation`
+    (only for ``d N <= 2000``). The returned ``grad_norm`` (max-abs of :math:`G(H)+\beta(H-H_0)`) certifies
     the solution: check it, the problem is non-convex for small ``beta``.
 
     Parameters
@@ -330,16 +331,14 @@ def solve_vicinity(
                    options={"gtol": gtol / N, "ftol": 0.0, "maxiter": 20000, "maxcor": 30})
     h = res.x
     if d * N <= 2000:
-        eps = 1e-6
+        from .perturbation import _reduced_hessian  # local import: perturbation imports this module
+
         for _ in range(newton_steps):
             r = resid(h)
             if np.max(np.abs(r)) < 1e-14:
                 break
-            J = np.empty((d * N, d * N))
-            for j in range(d * N):
-                e = np.zeros(d * N)
-                e[j] = eps
-                J[:, j] = (resid(h + e) - resid(h - e)) / (2 * eps)
+            H = h.reshape(d, N, order="F")
+            J = _reduced_hessian(_wstar(H, Y, lam_w), H, Y, lam_w, lam_h, beta)
             h = h - np.linalg.solve(J, r)
     H = h.reshape(d, N, order="F")
     W = _wstar(H, Y, lam_w)
