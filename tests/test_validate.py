@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from lossbook._validate import (
+    ENGINES,
     check_array,
+    check_choice,
     check_int,
     check_labels,
     check_probability_vectors,
@@ -96,3 +98,11 @@ def test_check_same_length():
     assert check_same_length(("X", np.zeros((3, 2))), ("y", np.zeros(3))) == 3
     with pytest.raises(ValueError, match="X: 3, y: 4"):
         check_same_length(("X", np.zeros((3, 2))), ("y", np.zeros(4)))
+
+
+def test_check_choice_names_the_parameter_and_the_choices():
+    assert check_choice("numba", "engine", ENGINES) == "numba"
+    with pytest.raises(ValueError, match=r"^engine must be 'numba' or 'numpy', got 'gpu'$"):
+        check_choice("gpu", "engine", ENGINES)
+    with pytest.raises(ValueError, match=r"^loss must be 'a', 'b' or 'c', got 'd'$"):
+        check_choice("d", "loss", ("a", "b", "c"))

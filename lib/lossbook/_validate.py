@@ -13,7 +13,9 @@ import operator
 import numpy as np
 
 __all__ = [
+    "ENGINES",
     "check_array",
+    "check_choice",
     "check_int",
     "check_labels",
     "check_probability_vectors",
@@ -28,6 +30,22 @@ def _interval_text(low, high, low_open: bool, high_open: bool) -> str:
     lo = "-inf" if low is None else repr(low)
     hi = "inf" if high is None else repr(high)
     return f"{left}{lo}, {hi}{right}"
+
+
+ENGINES = ("numba", "numpy")
+
+
+def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
+    """Check that ``value`` is one of ``choices`` (e.g. ``engine`` in :data:`ENGINES`); returns it.
+
+    >>> check_choice("numpy", "engine", ENGINES)
+    'numpy'
+    """
+    if value not in choices:
+        names = [repr(c) for c in choices]
+        allowed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
 
 
 def check_real(

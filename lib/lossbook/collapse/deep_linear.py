@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize, minimize_scalar
 
 from .._rng import SeedLike, as_generator
-from .._validate import check_array, check_int, check_real
+from .._validate import ENGINES, check_array, check_choice, check_int, check_real
 from ._deep_linear_kernels import (
     LOSS_CODES,
     _value_and_grad_numba,
@@ -439,8 +439,7 @@ def deep_linear_objective(
     """
     if loss not in LOSS_CODES:
         raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
-    if engine not in ("numba", "numpy"):
-        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    check_choice(engine, "engine", ENGINES)
     ws = [check_array(w, f"weights[{i}]", ndim=2) for i, w in enumerate(weights)]
     if not ws:
         raise ValueError("weights must hold at least one layer")

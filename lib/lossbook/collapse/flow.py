@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validate import check_int, check_real
+from .._validate import ENGINES, check_choice, check_int, check_real
 from .ufm import _check_HY
 
 __all__ = ["CentralPath", "central_path_flow"]
@@ -187,12 +187,8 @@ def central_path_flow(
     y = np.argmax(Y, axis=0).astype(np.int64)
     counts = Y.sum(axis=1)
     args = (np.ascontiguousarray(H0), np.ascontiguousarray(Y), y, counts, N / K * lam_w, lam_h, dt, n_steps, every)
-    if engine == "numba":
-        H, trw, trb = _flow_numba(*args)
-    elif engine == "numpy":
-        H, trw, trb = _flow_numpy(*args)
-    else:
-        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    kernel = _flow_numba if check_choice(engine, "engine", ENGINES) == "numba" else _flow_numpy
+    H, trw, trb = kernel(*args)
     if not (np.all(np.isfinite(trw)) and np.all(np.isfinite(trb))):
         raise FloatingPointError("central path diverged (non-finite features); reduce dt")
     if np.any(trb == 0.0):

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from .._rng import SeedLike, as_generator, kernel_seed
-from .._validate import check_int, check_real
+from .._validate import ENGINES, check_choice, check_int, check_real
 from .bounds import _bound_T_unchecked
 from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels
 
@@ -467,8 +467,7 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
     tau = check_real(tau, "tau", low=0.0)
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
-    if engine not in ("numba", "numpy"):
-        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    check_choice(engine, "engine", ENGINES)
     kseed = kernel_seed(as_generator(seed))
     if engine == "numba":
         t01, gap, tb, scale, have_ratio, ratio_p, ratio_h, margin_p, margin_h = _search_numba(kseed, n, draws, tau)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .._validate import check_array, check_int
+from .._validate import ENGINES, check_array, check_choice, check_int
 
 __all__ = ["log_softmax", "logsumexp", "logsumexp_rows", "softmax"]
 
@@ -67,8 +67,6 @@ def logsumexp_rows(z, *, engine: str = "numba") -> np.ndarray:
     """Row-wise stable log-sum-exp of a 2-D array; ``engine`` is ``"numba"`` or ``"numpy"``."""
     z = check_array(z, "z", ndim=2)
     check_int(z.shape[1], "z.shape[1]", low=1)
-    if engine == "numba":
+    if check_choice(engine, "engine", ENGINES) == "numba":
         return _logsumexp_rows_numba(np.ascontiguousarray(z))
-    if engine == "numpy":
-        return _logsumexp_rows_numpy(z)
-    raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    return _logsumexp_rows_numpy(z)

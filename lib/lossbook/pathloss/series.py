@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
-from .._validate import check_array, check_int, check_real
+from .._validate import ENGINES, check_array, check_choice, check_int, check_real
 from ._bessel import _h_table, _h_table_numba, _j_table, _j_table_numba, _log_j0, _log_j0_numba
 from .closed_form import boresight_power_density, free_space_path_loss_db
 from .tissue import check_permittivity
@@ -247,13 +247,11 @@ def _scalar_moment(moment) -> complex:
 
 
 def _check_source(source):
-    if source not in ("electric", "magnetic"):
-        raise ValueError(f"source must be 'electric' or 'magnetic', got {source!r}")
+    check_choice(source, "source", ("electric", "magnetic"))
 
 
 def _check_engine(engine):
-    if engine not in ("numba", "numpy"):
-        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    check_choice(engine, "engine", ENGINES)
 
 
 def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: ArrayLike, *, source: str = "electric",

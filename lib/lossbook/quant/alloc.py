@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validate import check_array, check_int, check_real
+from .._validate import ENGINES, check_array, check_choice, check_int, check_real
 
 __all__ = [
     "KKTResiduals",
@@ -290,12 +290,8 @@ def waterfill_bits(C, avg_bits: float, *, b_min: float = 0.0, b_max: float | Non
     """
     C = _check_sensitivities(C)
     avg, lo, hi = _check_bounds(avg_bits, b_min, b_max)
-    if engine == "numba":
-        bits, theta = _waterfill_numba(C, avg, lo, hi)
-    elif engine == "numpy":
-        bits, theta = _waterfill_numpy(C, avg, lo, hi)
-    else:
-        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    kernel = _waterfill_numba if check_choice(engine, "engine", ENGINES) == "numba" else _waterfill_numpy
+    bits, theta = kernel(C, avg, lo, hi)
     return WaterfillResult(np.asarray(bits, dtype=np.float64), float(theta))
 
 
@@ -599,11 +595,8 @@ def integer_bits(C, avg_bits: float, *, b_min: int = 0, b_max: int = 8, engine: 
             f"n * avg_bits must be an integer for an exact integer budget; got n={n}, "
             f"avg_bits={avg!r} (n * avg_bits = {total_f!r}); choose avg_bits as a multiple of 1/n"
         )
-    if engine == "numba":
-        return _integer_bits_numba(C, total, lo, hi)
-    if engine == "numpy":
-        return _integer_bits_numpy(C, total, lo, hi)
-    raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    kernel = _integer_bits_numba if check_choice(engine, "engine", ENGINES) == "numba" else _integer_bits_numpy
+    return kernel(C, total, lo, hi)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .._validate import check_array, check_real
+from .._validate import ENGINES, check_array, check_choice, check_real
 
 __all__ = ["log_barrier_ftrl_step", "negative_entropy_ftrl_step"]
 
@@ -102,12 +102,8 @@ def log_barrier_ftrl_step(cumulative_loss, eta: float, *, engine: str = "numba")
         raise ValueError(f"cumulative_loss must have at least 2 actions along its last axis, got {C.shape}")
     eta = check_real(eta, "eta", low=0.0, low_open=True)
     rows = np.ascontiguousarray(C.reshape(-1, C.shape[-1]))
-    if engine == "numba":
-        out = _log_barrier_rows_numba(rows, eta)
-    elif engine == "numpy":
-        out = _log_barrier_rows_numpy(rows, eta)
-    else:
-        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    kernel = _log_barrier_rows_numba if check_choice(engine, "engine", ENGINES) == "numba" else _log_barrier_rows_numpy
+    out = kernel(rows, eta)
     return out.reshape(C.shape)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from .._rng import SeedLike, as_generator
-from .._validate import check_array, check_int, check_real
+from .._validate import ENGINES, check_array, check_choice, check_int, check_real
 from .env import LinearMDP, _check_mdp, best_fixed_policy, policy_values, uniform_policy
 from .ftrl import _log_barrier_row_numba, _log_barrier_rows_numpy
 
@@ -472,12 +472,8 @@ class _PolicyOptimizer:
         r = self.rates(K)
         args = (np.ascontiguousarray(mdp.phi), np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.rho),
                 theta, U, self._reg, self._est, r.eta, r.beta, r.gamma)
-        if engine == "numba":
-            exp_loss, obs_loss, C = _run_numba(*args)
-        elif engine == "numpy":
-            exp_loss, obs_loss, C = _run_numpy(*args)
-        else:
-            raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+        kernel = _run_numba if check_choice(engine, "engine", ENGINES) == "numba" else _run_numpy
+        exp_loss, obs_loss, C = kernel(*args)
         if not np.all(np.isfinite(C)):
             raise FloatingPointError("cumulative loss estimates became non-finite; reduce c_eta or raise c_gamma")
         comp = _comparator(mdp, theta)
