@@ -53,7 +53,8 @@ def load_registry(root: Path) -> list[dict]:
     return claims
 
 
-def _toc_order(root: Path) -> list[str]:
+def toc_files(root: Path) -> list[str]:
+    """Document paths of ``_toc.yml`` under ``root`` in reading order (root first); [] without a toc."""
     toc_path = Path(root) / "_toc.yml"
     if not toc_path.exists():
         return []
@@ -73,7 +74,7 @@ class ClaimsLedger(Directive):
         # only chapters that are part of this build (the full book, or a one-chapter page build)
         claims = [c for c in load_registry(root) if c["chapter"] in env.found_docs]
         # rows follow the reading order of the book (_toc.yml), not the registry's file names
-        order = {doc: i for i, doc in enumerate(_toc_order(root))}
+        order = {doc: i for i, doc in enumerate(toc_files(root))}
         claims.sort(key=lambda c: order.get(c["chapter"], len(order)))
         for path in (root / "book" / "_claims").glob("*.yml"):
             env.note_dependency(str(path))
