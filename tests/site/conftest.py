@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import shutil
 import threading
@@ -17,9 +18,29 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
+# LOSSBOOK_SITE_DIR points the checks at another build, e.g. the one-chapter build of
+# `make page CH=book/<part>/<slug>.md`:  LOSSBOOK_SITE_DIR=_build/page-<slug>/_build/html
+HTML = Path(os.environ.get("LOSSBOOK_SITE_DIR") or ROOT / "_build" / "html")
+if not HTML.is_absolute():
+    HTML = ROOT / HTML
 CHROMIUM = os.environ.get("LOSSBOOK_CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def toc_pages() -> list[str]:
+    """Pages of the site in reading order (``_toc.yml``); on another build, those of them it contains."""
+    spec = importlib.util.spec_from_file_location("lossbook_ledger", ROOT / "book" / "_ext" / "lossbook_ledger.py")
+    ledger = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ledger)
+    pages = [f + ".html" for f in ledger.toc_files(ROOT)]
+    if os.environ.get("LOSSBOOK_SITE_DIR"):
+        pages = [p for p in pages if (HTML / p).exists()]
+    return pages
+
+
+def chapter_pages() -> list[str]:
+    """``book/<part>/<slug>.html``: the chapters (front and back matter live directly in book/)."""
+    return [p for p in toc_pages() if p.count("/") == 2]
 
 
 def _missing(reason: str):
@@ -33,15 +54,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def serve(directory: Path):
+    """Serve ``directory`` on an ephemeral loopback port; returns (base url, server)."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
 @pytest.fixture(scope="session")
 def site_url():
-    if not (HTML / "index.html").exists():
-        _missing("no built site at _build/html (run `make book` first)")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    if not (HTML / "index.html").exists() and not any(HTML.glob("book/**/*.html")):
+        _missing(f"no built site at {HTML} (run `make book` first)")
+    url, server = serve(HTML)
+    yield url
     server.shutdown()
 
 

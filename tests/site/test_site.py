@@ -8,26 +8,17 @@ shows a traceback, links and anchors resolve, and search finds chapter text.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import pytest
+from conftest import HTML, toc_pages
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
 
 pytestmark = pytest.mark.site
-
-
-def toc_pages() -> list[str]:
-    # the same table-of-contents reader the book's ledger extension uses
-    spec = importlib.util.spec_from_file_location("lossbook_ledger", ROOT / "book" / "_ext" / "lossbook_ledger.py")
-    ledger = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ledger)
-    return [f + ".html" for f in ledger.toc_files(ROOT)]
 
 
 PAGES = toc_pages()
@@ -75,6 +66,8 @@ def test_page_loads_offline_with_typeset_math_images_and_no_errors(offline_page,
 
 
 def test_search_finds_a_word_from_a_chapter(offline_page, site_url):
+    if "book/intro.html" not in PAGES:
+        pytest.skip("this build has no intro page (LOSSBOOK_SITE_DIR points at a one-chapter build)")
     page = offline_page.page
     page.goto(f"{site_url}/search.html?q=logsumexp", wait_until="load")
     page.wait_for_selector("#search-results li", timeout=20_000)
@@ -172,17 +165,3 @@ def test_chapter_shows_at_least_one_computed_figure(path):
     html = (HTML / path).read_text(encoding="utf-8")
     n_images = len(re.findall(r'<img[^>]*src="[^"]*_images/[^"]+\.(?:png|svg|jpg)"', html))
     assert n_images >= 1, f"{path}: no computed figure (was matplotlib's inline backend disabled?)"
-
-
-@pytest.mark.parametrize("path", [p for p in PAGES if p.count("/") == 2])
-def test_display_equations_fit_the_text_column(offline_page, site_url, path):
-    # A too-wide equation would need sideways scrolling on a 1280 px screen (and be clipped in print):
-    # break it with aligned/multline instead.
-    page = offline_page.page
-    page.goto(f"{site_url}/{path}", wait_until="load")
-    if page.locator(".math").count():
-        _wait_for_mathjax(page)
-    wide = page.evaluate(
-        "() => [...document.querySelectorAll('div.math')].filter(d => d.scrollWidth > d.clientWidth + 2)"
-        ".map(d => d.textContent.slice(0, 80))")
-    assert not wide, f"{path}: display equations wider than the column: {wide}"
