@@ -85,3 +85,22 @@ def test_closed_form_is_continuous_at_tau_one():
         # (measured), so 2 eps bounds the change; a jump at tau = 1 would be O(1)
         assert best_conditional_risk(p, 1 - eps) == pytest.approx(h, rel=2 * eps)
         assert best_conditional_risk(p, 1 + eps) == pytest.approx(h, rel=2 * eps)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.5, 1.0, 1.5])
+def test_zero_probability_infimum_is_approached_but_not_attained(tau):
+    # Boundary of the lemma's hypothesis p_y > 0: with p_3 = 0 the closed form is still the infimum,
+    # approached as the third score goes to -inf, but every finite score vector stays strictly above it.
+    p = np.array([0.7, 0.3, 0.0])
+    cstar = best_conditional_risk(p, tau)
+    a = 1.0 / (2.0 - tau)
+    s12 = p[:2] ** a / np.sum(p[:2] ** a)  # the tempered softmax on the support
+    gaps = []
+    for depth in (2.0, 5.0, 10.0, 20.0):
+        h = np.array([np.log(s12[0]), np.log(s12[1]), -depth])
+        gaps.append(float(conditional_risk(h, p, tau)) - cstar)
+    assert all(g > 0 for g in gaps[:3])  # strictly above at finite scores (the last may round to 0)
+    assert gaps == sorted(gaps, reverse=True)  # and decreasing towards the infimum
+    assert gaps[-1] < 1e-7 * max(1.0, abs(cstar))
+    # the same value as the closed form on the support alone
+    assert cstar == pytest.approx(best_conditional_risk(p[:2], tau), rel=1e-12, abs=1e-15)

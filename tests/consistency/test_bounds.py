@@ -114,10 +114,21 @@ def test_global_square_root_bound_holds_up_to_four_thirds_only():
             assert ratio.min() >= 1 - 1e-9
             s = bound_T(t, tau, n)
             assert np.all(bound_gamma(s, tau, n) <= sqrt_bound(s, tau, n) + 1e-12)
-    for tau, expected in ((1.5, 0.8284), (1.75, 0.4545)):
+    for tau in (1.4, 1.5, 1.75, 1.9):
+        for n in (2, 10):
+            ratio = bound_T(t, tau, n) / (quadratic_coefficient(tau, n) * t**2)
+            # above 4/3 the t^4 coefficient is negative: the form fails at EVERY t in (0, 1], not only at large t
+            assert np.all(ratio < 1), (tau, n, t[ratio >= 1][:3])
+            # ... by a deficit that vanishes like t^2 near 0 (log-log slope of 1 - ratio between t = 1e-3 and 1e-2)
+            small = bound_T(np.array([1e-3, 1e-2]), tau, n) / (quadratic_coefficient(tau, n) * np.array([1e-6, 1e-4]))
+            slope = np.log10((1 - small[1]) / (1 - small[0]))
+            assert slope == pytest.approx(2.0, abs=0.02)
+    # the reviewer's independent value: T/(c t^2) = 0.99998 at t = 0.01 for tau = 1.5 (n cancels in the ratio)
+    r = bound_T(0.01, 1.5, 10) / (quadratic_coefficient(1.5, 10) * 1e-4)
+    assert r == pytest.approx(0.99998, abs=5e-6)
+    for tau in (1.5, 1.75):
         ratio = bound_T(t, tau, 10) / (quadratic_coefficient(tau, 10) * t**2)
-        assert ratio.min() == pytest.approx(expected, abs=1e-4)
-        assert np.argmin(ratio) == len(t) - 1  # the failure is at t = 1
+        assert np.argmin(ratio) == len(t) - 1  # the deficit is largest at t = 1
         # independent closed form at t = 1: T(1) / c = 2 (2 - tau) (2^(1-tau) - 1) / (1 - tau) * 2^(tau-1)
         closed = 2 * (2 - tau) * (2 ** (1 - tau) - 1) / (1 - tau) * 2 ** (tau - 1)
         assert ratio[-1] == pytest.approx(closed, rel=1e-12)

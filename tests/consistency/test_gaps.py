@@ -28,7 +28,7 @@ TAUS = [0.0, 0.5, 1.0, 1.5, 2.0]
 def test_box_closed_form_matches_corner_search_and_bounded_solver(tau, n, bound):
     corners = np.array(list(itertools.product((-bound, bound), repeat=n)))
     brute = np.min(comp_sum_loss(corners, 0, tau))
-    closed = box_best_conditional_risk(tau, n, bound)
+    closed = box_best_conditional_risk(bound, tau, n)
     assert closed == pytest.approx(brute, rel=1e-13)
     rng = np.random.default_rng(0)
     res = minimize(lambda h: float(comp_sum_loss(h, 0, tau)), rng.uniform(-bound, bound, n), method="L-BFGS-B",
@@ -39,7 +39,7 @@ def test_box_closed_form_matches_corner_search_and_bounded_solver(tau, n, bound)
 
 
 def test_box_value_is_non_increasing_in_tau():
-    vals = [box_best_conditional_risk(t, 4, 2.0) for t in np.linspace(0, 3, 31)]
+    vals = [box_best_conditional_risk(2.0, t, 4) for t in np.linspace(0, 3, 31)]
     assert np.all(np.diff(vals) <= 1e-15)
 
 

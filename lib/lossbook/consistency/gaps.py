@@ -28,21 +28,24 @@ __all__ = [
 ]
 
 
-def box_best_conditional_risk(tau: float, n: int, bound: float) -> float:
+def box_best_conditional_risk(bound: float, tau: float, n: int) -> float:
     """Best conditional risk of ``ell^tau`` for a deterministic label, scores in ``[-bound, bound]^n``.
 
     ``C*_tau = Phi^tau((n - 1) exp(-2 bound))`` (eq. ``csh-box``): the label's score at ``+bound``,
     every other score at ``-bound``. With deterministic labels and a hypothesis set whose scores
     fill the box at every ``x``, the minimizability gap is ``R*_tau(H) - Phi^tau((n - 1) e^{-2 bound})``.
 
+    The argument order ``(variable, tau, n)`` is the one of ``bound_T(t, tau, n)`` and
+    ``tight_instance(t, tau, n)``.
+
     Parameters
     ----------
+    bound : float
+        Score bound ``Lambda > 0``.
     tau : float
         ``tau >= 0``.
     n : int
         ``n >= 2``.
-    bound : float
-        Score bound ``Lambda > 0``.
 
     Returns
     -------
@@ -51,7 +54,7 @@ def box_best_conditional_risk(tau: float, n: int, bound: float) -> float:
 
     Examples
     --------
-    >>> round(box_best_conditional_risk(1.0, 4, 2.0), 5)      # log(1 + 3 e^-4)
+    >>> round(box_best_conditional_risk(2.0, 1.0, 4), 5)      # log(1 + 3 e^-4)
     0.05349
     """
     tau = check_real(tau, "tau", low=0.0)
