@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,8 +60,7 @@ TESTS = _collect_marked_tests()
 
 
 def _tests_of(claim: dict) -> list[str]:
-    t = claim["test"]
-    return [t] if isinstance(t, str) else list(t)
+    return LEDGER.claim_tests(claim)
 
 
 def _toc_files() -> list[str]:
@@ -97,6 +97,41 @@ def test_chapter_glues_value_and_verdict(claim):
     for key in (claim["id"], claim["id"] + "__verdict"):
         # glue("key", ...) with either quote style, or a key built by the same literal
         assert re.search(r"""["']""" + re.escape(key) + r"""["']""", text), f"{src.name} never glues {key!r}"
+
+
+def test_checkable_claims_name_tests_and_not_checkable_ones_give_a_reason():
+    for claim in CLAIMS:
+        if claim["status"] == "not-checkable":
+            assert not _tests_of(claim) and claim.get("reason"), claim["id"]
+        else:
+            assert _tests_of(claim), f"{claim['id']} names no test"
+
+
+def test_registry_rejects_malformed_entries(tmp_path):
+    (tmp_path / "book" / "_claims").mkdir(parents=True)
+    bad = {
+        "no test": {"id": "x", "claim": "c", "source": "derived"},
+        "bad source": {"id": "x", "claim": "c", "source": "rumour", "test": "t"},
+        "no reason": {"id": "x", "claim": "c", "source": "paper", "status": "not-checkable"},
+        "test and not-checkable": {"id": "x", "claim": "c", "source": "paper", "status": "not-checkable",
+                                   "reason": "r", "test": "t"},
+        "pipe in claim": {"id": "x", "claim": "$|h|$", "source": "derived", "test": "t"},
+    }
+    for what, entry in bad.items():
+        (tmp_path / "book" / "_claims" / "x.yml").write_text(yaml.safe_dump({"chapter": "book/a/b", "claims": [entry]}))
+        with pytest.raises(ValueError):
+            LEDGER.load_registry(tmp_path)
+        assert what
+
+
+@pytest.mark.parametrize("text, cat", [("confirmed", "confirmed"), ("Confirmed (within 0.3 dB)", "confirmed"),
+                                       ("reproduced (by a reconstruction)", "confirmed"), ("partly (τ ≤ 1)", "partly"),
+                                       ("FAILS", "fails"), ("not reproduced here", "fails"),
+                                       ("conjecture (search evidence)", "conjecture"),
+                                       ("not checkable (no LLMs)", "not-checkable"), ("finding: x", None),
+                                       ("looks fine", None)])
+def test_verdict_vocabulary(text, cat):
+    assert LEDGER.verdict_category(text) == cat
 
 
 def test_registered_chapters_are_in_the_toc():

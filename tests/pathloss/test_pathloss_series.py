@@ -249,7 +249,6 @@ def _grid_errors():
 
 @pytest.mark.claim("pl_accuracy_region")
 @pytest.mark.claim("pl_paper_structure")
-@pytest.mark.claim("pl_paper_validation")
 def test_closed_form_within_measured_bands_of_exact_series():
     from lossbook.pathloss.closed_form import ERROR_BANDS
     rows = _grid_errors()

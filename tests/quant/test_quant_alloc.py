@@ -147,7 +147,6 @@ def test_interior_optimum_value_is_n_gm_4_pow_minus_R(seed):
 
 
 @pytest.mark.claim("baq_gm_am_gain")
-@pytest.mark.claim("baq_paper_56x")
 def test_worked_example_and_am_gm_inequality():
     res = waterfill_bits([16.0, 1.0], 2.0)
     np.testing.assert_allclose(res.bits, [3.0, 1.0], atol=1e-14)
