@@ -7,7 +7,7 @@ SciPy L-BFGS driver and the Numba kernel share one layout without typed lists. T
     f = (1/N) sum_i loss(W_M ... W_1 h_i + b, y_i) + sum_m lam[m]/2 ||W_m||_F^2 + lam_h/2 ||H||_F^2
 
 with ``loss`` the half squared error against the one-hot label (MSE) or the cross-entropy (CE);
-see the chapter ``book/collapse/nc-deep-linear`` (equations ``ncd-mse`` and ``ncd-ce``).
+see the chapter ``book/collapse/nc-deep-linear`` (equations :eq:`ncd-mse` and :eq:`ncd-ce`).
 ``_value_and_grad_numba`` is the hot kernel; ``_value_and_grad_numpy`` is the plain NumPy
 reference a test pins it to.
 """

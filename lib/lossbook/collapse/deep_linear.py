@@ -1,13 +1,13 @@
 """Exact minimisers of deep linear networks on unconstrained features (MSE), and a generic solver.
 
-The model (chapter ``book/collapse/nc-deep-linear``, equation ``ncd-mse``): ``K`` classes with
+The model (chapter ``book/collapse/nc-deep-linear``, equation :eq:`ncd-mse`): ``K`` classes with
 counts ``n_k`` (``N = sum n_k``), unconstrained features ``H`` (``d x N``), a linear head
 ``W = W_M ... W_1`` of depth ``M`` and an optional unregularised last-layer bias ``b``,
 
     f = 1/(2N) ||W H + b 1^T - Y||_F^2 + sum_m lam_m/2 ||W_m||_F^2 + lam_h/2 ||H||_F^2 .
 
 :func:`deep_linear_minimizer` gives the global minimiser in closed form (derived in the chapter,
-theorem ``ncd-thm-gof``): the problem decouples into one scalar problem per class (per
+theorem :prf:ref:`ncd-thm-gof`): the problem decouples into one scalar problem per class (per
 eigen-direction of the centred label Gram matrix with a bias),
 
     psi_k(x) = n_k / (x^M + 1) + b_M x,   b_M = M N (N lam_h prod_m lam_m)^(1/M),   x >= 0,
@@ -158,7 +158,7 @@ def deep_linear_thresholds(depth: int) -> tuple[float, float]:
     a positive stationary point exists iff ``r <= rho_M = M phi(x_p)`` with
     ``phi(x) = x^(M-1) / (x^M + 1)^2`` and ``x_p^M = (M - 1)/(M + 1)`` (``rho_1 = 1``).
     For ``M >= 2``, ``tau_M < rho_M``: in the window ``[tau_M, rho_M)`` the largest stationary
-    root is only a local minimiser (chapter, theorem ``ncd-thm-scalar``).
+    root is only a local minimiser (chapter, theorem :prf:ref:`ncd-thm-scalar`).
 
     Parameters
     ----------
@@ -227,10 +227,10 @@ def deep_linear_minimizer(
 ) -> DeepLinearMinimizer:
     r"""Closed-form global minimiser of the regularised deep-linear MSE problem.
 
-    Implements the chapter's theorem ``ncd-thm-gof`` (the "general orthogonal frame"; balanced
+    Implements the chapter's theorem :prf:ref:`ncd-thm-gof` (the "general orthogonal frame"; balanced
     counts give an orthogonal frame without bias and a simplex ETF with bias). Each class
     (each eigen-direction of :math:`C = \operatorname{diag}(n) - nn^\top/N` with a bias) solves
-    :math:`\min_{x\ge0}\psi_k(x) = n_k/(x^M+1) + b_M x` (equation ``ncd-psi``), and
+    :math:`\min_{x\ge0}\psi_k(x) = n_k/(x^M+1) + b_M x` (equation :eq:`ncd-psi`), and
 
     .. math::
 
@@ -344,7 +344,7 @@ def construct_deep_linear_minimizer(
 
     ``W_m = Q_{m+1} diag(s_m) Q_m^T`` with random orthonormal ``Q_m`` (``d x K``), ``W_M = U
     diag(s_M) Q_M^T`` and ``H = Q_1 diag(P / (P^2 + N lam_h)) U^T (Y - b 1^T)``: the feature
-    matrix is the ridge solution for the product ``W`` (chapter, lemma ``ncd-lem-ridge``).
+    matrix is the ridge solution for the product ``W`` (chapter, lemma :prf:ref:`ncd-lem-ridge`).
 
     Parameters
     ----------
@@ -409,7 +409,7 @@ def deep_linear_objective(
 
     ``f = (1/N) sum_i loss(W_M ... W_1 h_i + b, y_i) + sum_m lam_m/2 ||W_m||^2 + lam_h/2 ||H||^2``
     with ``loss`` the half squared error to the one-hot target (``"mse"``, chapter equation
-    ``ncd-mse``) or the cross-entropy (``"ce"``, equation ``ncd-ce``).
+    :eq:`ncd-mse`) or the cross-entropy (``"ce"``, equation :eq:`ncd-ce`).
 
     Parameters
     ----------
@@ -492,7 +492,7 @@ def fit_deep_linear(
 ) -> DeepLinearFit:
     """Minimise the full deep-linear objective with L-BFGS around a Numba value-and-gradient kernel.
 
-    The objective is :func:`deep_linear_objective` (chapter equations ``ncd-mse``/``ncd-ce``);
+    The objective is :func:`deep_linear_objective` (chapter equations :eq:`ncd-mse`/:eq:`ncd-ce`);
     every parameter (features, all layers, bias) is free. The problem is non-convex: the result
     is a stationary point reached from the seeded start, not certified global. Compare with
     :func:`deep_linear_minimizer` (MSE) or :func:`deep_linear_ce_etf` (CE).
@@ -619,7 +619,7 @@ def deep_linear_ce_etf(
 
     On the family ``W = P E V^T``, ``Hbar = a V E^T`` (``E`` an orthonormal basis of
     :math:`\mathbf 1^\perp`) with balanced layers, the objective reduces to (chapter, equation
-    ``ncd-ce-etf``, derived here)
+    :eq:`ncd-ce-etf`, derived here)
 
     .. math::
 

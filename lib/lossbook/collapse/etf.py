@@ -54,7 +54,7 @@ def simplex_etf(
     .. math:: M^\top M = \mathrm{scale}^2\,\frac{K}{K-1}\Big(I_K - \tfrac1K\mathbf 1_K\mathbf 1_K^\top\Big),
 
     i.e. columns of norm ``scale``, pairwise cosine ``-1/(K-1)``, and ``M @ 1_K = 0`` (chapter
-    *Perturbation analysis of neural collapse*, definition ``ncp-def-etf``).
+    *Perturbation analysis of neural collapse*, :doc:`/book/collapse/nc-perturbation`).
 
     Parameters
     ----------

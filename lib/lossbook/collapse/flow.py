@@ -2,7 +2,7 @@ r"""Gradient flow along the central path, :math:`\dot H_t = -G(H_t)`, integrated
 
 :math:`G(H) = W^*(H)^\top(W^*(H)H - Y) + \lambda_H H` with
 :math:`W^*(H) = YH^\top(HH^\top + \tfrac NK\lambda_W I)^{-1}` (Tirer, Huang & Niles-Weed 2023,
-eq. (4); chapter eq. ``ncp-eq-flow``). Along the path the within-class trace ratio
+eq. (4); chapter eq. :eq:`ncp-eq-flow`). Along the path the within-class trace ratio
 :math:`\widetilde{NC}_1 = \operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B` is recorded.
 """
 

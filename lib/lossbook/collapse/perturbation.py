@@ -2,7 +2,7 @@ r"""First-order perturbation of the vicinity-UFM minimiser and its spectrum near
 
 Vectorisation stacks columns (``order="F"``). At a minimiser :math:`(W, H)` of
 :math:`f(\cdot,\cdot;H_0)` the response to :math:`H_0 \to H_0 + \delta H_0` is, to first order
-(Tirer, Huang & Niles-Weed 2023, Thm 4.1; chapter eq. ``ncp-eq-operator``),
+(Tirer, Huang & Niles-Weed 2023, Thm 4.1; chapter eq. :eq:`ncp-eq-operator`),
 
 .. math::
    \operatorname{vec}\delta H = F\operatorname{vec}\delta H_0,\qquad
@@ -198,7 +198,7 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
 
     With :math:`c = \sqrt{\lambda_W\lambda_H} < 1`, :math:`r = \sqrt{\lambda_H/\lambda_W}`, the
     eigenvalues :math:`1 - \mu/\beta` of :math:`F_{k,k}` (symmetric, so also its singular values) are
-    (chapter theorem ``ncp-thm-spectrum``; derived here, the paper's App. D was not available):
+    (chapter theorem :prf:ref:`ncp-thm-spectrum`; derived here, the paper's App. D was not available):
 
     ==========================  =====================  ==========================================
     :math:`\mu`                 multiplicity           subspace

@@ -1,6 +1,6 @@
 r"""The unconstrained-features model (UFM) with weight decay, and its "vicinity" variant.
 
-Objective (Tirer, Huang & Niles-Weed 2023, eqs. (1)-(2); chapter ``ncp-eq-vicinity``), with
+Objective (Tirer, Huang & Niles-Weed 2023, eqs. (1)-(2); chapter :eq:`ncp-eq-vicinity`), with
 ``H`` of shape ``(d, N)``, ``W`` of shape ``(K, d)``, one-hot labels ``Y`` of shape ``(K, N)``:
 
 .. math::
@@ -34,7 +34,7 @@ __all__ = [
 
 
 class UFMMinimizer(NamedTuple):
-    """Closed-form global minimiser of the UFM (theorem ``ncp-thm-ufm``)."""
+    """Closed-form global minimiser of the UFM (theorem :prf:ref:`ncp-thm-ufm`)."""
 
     W: np.ndarray
     H: np.ndarray
@@ -85,7 +85,7 @@ def _check_HY(H, Y, name="H"):
 
 
 def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=None) -> float:
-    """Value of the (vicinity) UFM objective of the module docstring (chapter eq. ``ncp-eq-vicinity``).
+    """Value of the (vicinity) UFM objective of the module docstring (chapter eq. :eq:`ncp-eq-vicinity`).
 
     Parameters
     ----------
@@ -140,7 +140,7 @@ def ufm_minimizer(K: int, n: int, d: int, lam_w: float, lam_h: float, *, seed: S
     :math:`W^* = \sqrt{\lambda_H/\lambda_W}\,\sqrt\rho\,R^\top` with
     :math:`\rho = (1-c)\sqrt{\lambda_W/\lambda_H}` and any :math:`R` with :math:`R^\top R = I_K`;
     the objective is :math:`c - c^2/2`. If :math:`c \ge 1` the minimiser is ``(0, 0)`` with objective 1/2.
-    (Chapter theorem ``ncp-thm-ufm``.)
+    (Chapter theorem :prf:ref:`ncp-thm-ufm`.)
 
     Parameters
     ----------
@@ -188,7 +188,7 @@ def _wstar(H, Y, lam_w):
 def optimal_classifier(H, Y, lam_w: float) -> np.ndarray:
     r"""Best classifier for fixed features, :math:`W^*(H) = YH^\top(HH^\top + \tfrac NK\lambda_W I_d)^{-1}`.
 
-    For balanced classes :math:`N/K = n` (chapter eq. ``ncp-eq-wstar``).
+    For balanced classes :math:`N/K = n` (chapter eq. :eq:`ncp-eq-wstar`).
 
     Parameters
     ----------
@@ -223,7 +223,7 @@ def central_path_field(H, Y, lam_w: float, lam_h: float) -> np.ndarray:
     r"""Right-hand side of the central path, :math:`G(H) = N\nabla\mathcal L(H) = W^{*\top}(W^*H - Y) + \lambda_H H`.
 
     :math:`\mathcal L(H) = f(W^*(H), H)` is the UFM loss with the classifier eliminated; the
-    formula follows from the envelope theorem (chapter eq. ``ncp-eq-field``).
+    formula follows from the envelope theorem (chapter eq. :eq:`ncp-eq-field`).
 
     Parameters
     ----------

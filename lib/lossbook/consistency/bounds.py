@@ -2,7 +2,7 @@
 
 For ``t in [0, 1]`` let ``a = 1 / (2 - tau)`` and ``M_tau(t) = (((1 + t)^a + (1 - t)^a) / 2)^(2 - tau)``
 (a power mean of ``1 + t`` and ``1 - t``). The bound function of the chapter's main theorem
-(``thm-csh-main``; derived in the chapter, the paper's exact statement could not be read) is
+(:prf:ref:`thm-csh-main`; derived in the chapter, the paper's exact statement could not be read) is
 
     T_tau(t) = 2^(1-tau) (1 - M_tau(t)) / (1 - tau)                      tau in [0, 1)
              = (1+t)/2 log(1+t) + (1-t)/2 log(1-t)                     tau = 1
@@ -62,7 +62,7 @@ def bound_T(t, tau: float, n: int) -> np.ndarray:
     """Bound function ``T_tau(t)`` of the comp-sum H-consistency bound (eq. ``csh-T``).
 
     ``T_tau(Delta C_{0-1}) <= Delta C_{ell^tau}`` pointwise for symmetric complete hypothesis
-    sets (theorem ``thm-csh-main`` of the chapter, derived there; the paper's own statement
+    sets (theorem :prf:ref:`thm-csh-main` of the chapter, derived there; the paper's own statement
     could not be read and is not confirmed).
 
     Parameters
@@ -143,7 +143,7 @@ def bound_gamma(s, tau: float, n: int) -> np.ndarray:
 
 
 def quadratic_coefficient(tau: float, n: int) -> float:
-    """``c_tau = lim_{t -> 0} T_tau(t) / t^2`` (eq. ``csh-ctau``); 0 for ``tau >= 2`` (linear bound).
+    """``c_tau = lim_{t -> 0} T_tau(t) / t^2`` (eq. :eq:`csh-ctau`); 0 for ``tau >= 2`` (linear bound).
 
     ``2^(-tau) / (2 - tau)`` for ``tau < 1``, ``1/2`` at ``tau = 1`` and
     ``1 / (2 (2 - tau) n^(tau - 1))`` for ``tau in (1, 2)``.
@@ -176,7 +176,7 @@ def quadratic_coefficient(tau: float, n: int) -> float:
 
 
 def sqrt_bound(s, tau: float, n: int) -> np.ndarray:
-    """Square-root form ``min(1, sqrt(s / c_tau))`` of ``Gamma_tau`` (eq. ``csh-sqrt``), ``tau < 2``.
+    """Square-root form ``min(1, sqrt(s / c_tau))`` of ``Gamma_tau`` (:eq:`csh-ctau`), ``tau < 2``.
 
     It is an upper bound on ``Gamma_tau(s)`` for every ``s`` exactly when
     ``T_tau(t) >= c_tau t^2`` on ``[0, 1]``, which the chapter finds for ``tau <= 4/3`` only;
@@ -216,7 +216,7 @@ class TightInstance(NamedTuple):
 
 
 def tight_instance(t: float, tau: float, n: int, *, eps: float = 1e-9, depth: float = 60.0) -> TightInstance:
-    """Distribution and scores with ``Delta C_{0-1} = t`` and ``Delta C_tau ≈ T_tau(t)`` (prop. ``prop-csh-tight``).
+    """Distribution and scores with ``Delta C_{0-1} = t`` and ``Delta C_tau ≈ T_tau(t)`` (prop. :prf:ref:`prop-csh-tight`).
 
     For ``tau in [0, 1]``: ``p = ((1 - t)/2, (1 + t)/2, 0, ..., 0)`` and scores
     ``(eps, 0, -depth, ..., -depth)``; the surrogate gap exceeds ``T_tau(t)`` by ``O(eps)``

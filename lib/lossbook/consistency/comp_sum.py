@@ -7,8 +7,8 @@ Notation (chapter ``book/consistency/comp-sum-h-consistency``): ``n`` classes, a
                = ((1 + u)^(1 - tau) - 1) / (1 - tau)  (tau != 1)
 
 and the comp-sum loss is ``ell^tau(h, y) = Phi^tau(sum_{y' != y} exp(h_y' - h_y))``
-(eq. ``csh-loss``). Since ``1 + u = 1 / s_y`` it equals ``(1 - s_y^(tau - 1)) / (tau - 1)``
-(eq. ``csh-softmax-form``), which is how it is evaluated here: from the log-softmax, with
+(eq. :eq:`csh-loss`). Since ``1 + u = 1 / s_y`` it equals ``(1 - s_y^(tau - 1)) / (tau - 1)``
+(eq. :eq:`csh-softmax-form`), which is how it is evaluated here: from the log-softmax, with
 ``expm1`` so that nothing cancels near ``tau = 1``.
 """
 
@@ -41,7 +41,7 @@ def _check_tau(tau) -> float:
 
 
 def _loss_from_log_softmax(log_s: np.ndarray, tau: float) -> np.ndarray:
-    """``(1 - s^(tau-1)) / (tau-1)`` from ``log s`` (eq. csh-softmax-form), stable near tau = 1."""
+    """``(1 - s^(tau-1)) / (tau-1)`` from ``log s`` (eq. :eq:`csh-softmax-form`), stable near tau = 1."""
     if abs(tau - 1.0) < TAU_ONE_TOL:
         return -log_s
     q = tau - 1.0
@@ -50,7 +50,7 @@ def _loss_from_log_softmax(log_s: np.ndarray, tau: float) -> np.ndarray:
 
 
 def phi_tau(u, tau: float) -> np.ndarray:
-    """Auxiliary function ``Phi^tau(u)`` of the comp-sum family (eq. ``csh-phi``).
+    """Auxiliary function ``Phi^tau(u)`` of the comp-sum family (:prf:ref:`def-csh-loss`).
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ def comp_sum_loss_all_labels(scores, tau: float) -> np.ndarray:
 
 
 def comp_sum_loss(scores, y, tau: float) -> np.ndarray:
-    """Comp-sum loss ``ell^tau(h, x, y)`` of eq. ``csh-loss``, evaluated via the log-softmax.
+    """Comp-sum loss ``ell^tau(h, x, y)`` of eq. :eq:`csh-loss`, evaluated via the log-softmax.
 
     ``tau = 0`` is the sum-exponential loss, ``tau = 1`` the logistic (softmax cross-entropy)
     loss, ``tau in (1, 2)`` generalized cross-entropy with ``q = tau - 1`` and ``tau = 2`` the
@@ -207,7 +207,7 @@ def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
 
 
 def conditional_risk(scores, p, tau: float) -> np.ndarray:
-    """Conditional risk ``C_tau(h, x) = sum_y p_y ell^tau(h, x, y)`` (eq. ``csh-cond-risk``).
+    """Conditional risk ``C_tau(h, x) = sum_y p_y ell^tau(h, x, y)`` (:prf:ref:`def-csh-gaps`).
 
     Labels with ``p_y = 0`` contribute exactly 0, even where their loss is infinite.
 
@@ -239,7 +239,7 @@ def conditional_risk(scores, p, tau: float) -> np.ndarray:
 
 
 def best_conditional_risk(p, tau: float) -> np.ndarray:
-    """Best conditional risk ``C*_tau(p) = inf_h C_tau(h, x)`` over all score vectors (eq. ``csh-cstar``).
+    """Best conditional risk ``C*_tau(p) = inf_h C_tau(h, x)`` over all score vectors (eq. :eq:`csh-cstar`).
 
     ``((sum_y p_y^(1/(2-tau)))^(2-tau) - 1) / (1 - tau)`` for ``tau in [0, 1) U (1, 2)``, the
     Shannon entropy (nats) at ``tau = 1`` and ``(1 - max_y p_y) / (tau - 1)`` for ``tau >= 2``.
@@ -283,7 +283,7 @@ def best_conditional_risk(p, tau: float) -> np.ndarray:
 
 
 def best_conditional_softmax(p, tau: float) -> np.ndarray:
-    """Softmax that attains ``C*_tau``: ``s_y ∝ p_y^(1/(2 - tau))`` for ``tau < 2`` (eq. ``csh-argmin``).
+    """Softmax that attains ``C*_tau``: ``s_y ∝ p_y^(1/(2 - tau))`` for ``tau < 2`` (eq. :eq:`csh-argmin`).
 
     For ``tau >= 2`` the infimum is not attained by finite scores; the returned vector is the
     limit, all mass on the first label of largest ``p`` (lowest-index tie-break).
@@ -318,7 +318,7 @@ def best_conditional_softmax(p, tau: float) -> np.ndarray:
 
 
 def zero_one_regret(scores, p) -> np.ndarray:
-    """Zero-one calibration gap ``max_y p_y - p_{argmax h}`` (eq. ``csh-01-regret``).
+    """Zero-one calibration gap ``max_y p_y - p_{argmax h}`` (eq. :eq:`csh-01-regret`).
 
     The prediction is the first index of the largest score (lowest-index tie-break), as
     :func:`numpy.argmax`.

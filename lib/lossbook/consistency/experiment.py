@@ -6,7 +6,7 @@ flipped to a uniformly random class with probability ``noise``; the conditional 
 risks) can be computed exactly in ``y`` and averaged over fresh inputs. Because the pointwise bound
 ``T_tau(Delta C_{0-1}) <= Delta C_tau`` holds for every score vector, Jensen's inequality gives
 ``E[Delta C_{0-1}] <= Gamma_tau(E[Delta C_tau])`` for the empirical distribution of the evaluation
-inputs exactly (eq. ``csh-bayes-bound``): a hard check, with no Monte Carlo slack.
+inputs exactly (eq. :eq:`csh-bayes-bound`): a hard check, with no Monte Carlo slack.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
 
     Full-batch Adam on ``m_train`` noisy samples (PyTorch, CPU, float64); every ``log_every``
     steps the zero-one and surrogate excess risks over the Bayes risks are computed on ``m_eval``
-    fresh inputs with the exact posterior (eq. ``csh-bayes-bound``). PyTorch runs on ``threads``
+    fresh inputs with the exact posterior (eq. :eq:`csh-bayes-bound`). PyTorch runs on ``threads``
     intra-op threads during the call (default 1: the models are tiny and more threads only
     contend); the previous setting is restored afterwards.
 

@@ -1,7 +1,7 @@
 """Minimizability gaps: best conditional risks under restricted hypothesis sets.
 
 The minimizability gap of a loss ``ell`` and hypothesis set ``H`` is
-``M_ell(H) = R*_ell(H) - E_x[C*_ell(H, x)]`` (eq. ``csh-gap``): the best risk in the class minus the
+``M_ell(H) = R*_ell(H) - E_x[C*_ell(H, x)]`` (eq. :eq:`csh-gap`): the best risk in the class minus the
 expected best *pointwise* risk. It is zero when ``H`` contains every measurable function and can be
 positive for, e.g., linear models. This module gives the closed form of ``C*`` for bounded scores
 with deterministic labels and the tools to compute the gap of linear models on a finite input space.
@@ -31,7 +31,7 @@ __all__ = [
 def box_best_conditional_risk(bound: float, tau: float, n: int) -> float:
     """Best conditional risk of ``ell^tau`` for a deterministic label, scores in ``[-bound, bound]^n``.
 
-    ``C*_tau = Phi^tau((n - 1) exp(-2 bound))`` (eq. ``csh-box``): the label's score at ``+bound``,
+    ``C*_tau = Phi^tau((n - 1) exp(-2 bound))`` (eq. :eq:`csh-box`): the label's score at ``+bound``,
     every other score at ``-bound``. With deterministic labels and a hypothesis set whose scores
     fill the box at every ``x``, the minimizability gap is ``R*_tau(H) - Phi^tau((n - 1) e^{-2 bound})``.
 
@@ -68,7 +68,7 @@ def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, floa
 
     Returns ``(E_x[max_y p - p_{argmax h}], E_x[C_tau(h, x) - C*_tau(p(.|x))])``: the zero-one
     and surrogate excess risks relative to all measurable functions, i.e. the two sides of the
-    bound with vanishing minimizability gaps (eq. ``csh-bayes-bound``).
+    bound with vanishing minimizability gaps (eq. :eq:`csh-bayes-bound`).
 
     Parameters
     ----------

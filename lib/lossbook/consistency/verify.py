@@ -326,7 +326,7 @@ def _bound_T_scalar(t, tau, n):
 
 @njit(cache=True)
 def _margin_one(p, h, tau, n):
-    """(zero-one gap, surrogate gap, T_tau(gap), C + |C*|) of one pair; eqs. csh-01-regret, csh-cstar, csh-T."""
+    """(zero-one gap, surrogate gap, T_tau(gap), C + |C*|) of one pair; eqs. :eq:`csh-01-regret`, :eq:`csh-cstar`, csh-T."""
     q = tau - 1.0
     log_case = abs(q) < TAU_ONE_TOL
     # log-softmax of the scores; argmax with lowest-index tie-break
@@ -350,7 +350,7 @@ def _margin_one(p, h, tau, n):
             ls = h[k] - lse
             ell = -ls if log_case else -math.expm1(q * ls) / q
             cond += pk * ell
-    # best conditional risk, eq. csh-cstar
+    # best conditional risk, eq. :eq:`csh-cstar`
     if tau >= 2.0:
         cstar = (1.0 - pmax) / q
     elif log_case:

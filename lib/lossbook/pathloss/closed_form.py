@@ -70,7 +70,7 @@ def _index(eps_c, n_model: str) -> np.ndarray:
 
 
 def defocusing_factor(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
-    r"""Curvature (defocusing) factor :math:`M = n - (n-1)\,d/R` (chapter eq. ``pl-defocusing``).
+    r"""Curvature (defocusing) factor :math:`M = n - (n-1)\,d/R` (chapter eq. :eq:`pl-defocusing`).
 
     ``M = d / d_v`` is the ratio of the true depth to the depth of the paraxial virtual source.
 
@@ -178,7 +178,7 @@ def friis_path_loss_db(r: ArrayLike, f: ArrayLike) -> np.ndarray:
 
 def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
                             n_model: str = "complex") -> np.ndarray:
-    r"""Free-space path loss of an implant (chapter eq. ``pl-fspl``), derived here, dB.
+    r"""Free-space path loss of an implant (chapter eq. :eq:`pl-fspl`), derived here, dB.
 
     .. math:: PL_{\rm fs} = 20\log_{10}\frac{4\pi\,|d + M r|}{\lambda_0}
               = \underbrace{20\log_{10}\frac{4\pi r}{\lambda_0}}_{\rm Friis}
@@ -274,7 +274,7 @@ def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c:
 def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, *,
                             source: str = "electric", moment: complex = 1.0,
                             n_model: str = "complex") -> np.ndarray:
-    r"""Ray-optics power density on the boresight (chapter eq. ``pl-go-field``), W/m^2.
+    r"""Ray-optics power density on the boresight (chapter eq. :eq:`pl-go-field`), W/m^2.
 
     .. math:: |E(r)| = |\tau|\,|E^{\rm ff}_t(d)|\,\frac{d}{|d+Mr|},\qquad S = \frac{|E|^2}{2\eta_0},
 
@@ -336,7 +336,7 @@ class ValidityReport(NamedTuple):
     k0R: np.ndarray
     """Electrical size of the body."""
     expected_error_db: np.ndarray
-    """Measured bound on |exact - closed form| (dB) for the body size; ``inf`` where none holds."""
+    """Measured bound on ``abs(exact - closed form)`` (dB) for the body size; ``inf`` where none holds."""
 
 
 #: (lower bound on k0 R, bound on |exact - closed form| in dB), measured on the chapter's grid.

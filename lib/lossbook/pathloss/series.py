@@ -17,7 +17,7 @@ formed on its own. Truncation: start from ``N = max(|k1 R| + 4|k1 R|^(1/3) + 40,
 (terms decay like ``(z0/z)^n`` once ``n > |k1 R|``), then grow ``N`` by half until twice the geometric estimate of the
 neglected remainder, ``2 |last term| q/(1-q)`` with ``q = z0/z``, is below ``tol`` times the sum at every
 receiver (the factor 2 covers the algebraic n-dependence of the terms); the result reports ``n_terms``
-and ``|last term|/|sum|``.
+and ``abs(last term) / abs(sum)``.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class SphereField(NamedTuple):
     n_terms: int
     """Number of series terms used."""
     tail: np.ndarray
-    """|last term| / |sum| at each ``r``: an a-posteriori truncation indicator."""
+    """``abs(last term) / abs(sum)`` at each ``r``: an a-posteriori truncation indicator."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def _power_and_boresight(f, eps_c, R, d, source, tol, nmax, engine):
 def sphere_power_out(f: float, eps_c: complex, R: float, d: float, *, source: str = "electric",
                      moment: complex = 1.0, tol: float = 1e-12, nmax: int | None = None,
                      engine: str = "numba") -> float:
-    r"""Total power escaping the sphere, W (chapter eq. ``pl-power-out``).
+    r"""Total power escaping the sphere, W (:ref:`pl-sec-directivity`).
 
     .. math:: P_{\rm out} = \frac{|K|^2}{2\eta_0 k_0^2}\sum_n \frac{2n+1}{8\pi}\big(|\alpha_n|^2+|\beta_n|^2\big),
 
@@ -459,7 +459,7 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
                                   moment: complex = 1.0) -> np.ndarray:
     r"""Far field of an x-directed electric dipole at depth ``d`` below a flat tissue-air interface.
 
-    By reciprocity with a plane wave at normal incidence (chapter eq. ``pl-flat-exact``),
+    By reciprocity with a plane wave at normal incidence (chapter eq. :eq:`pl-flat-exact`),
 
     .. math:: E_x(r) = \frac{\omega^2\mu_0 p\, e^{ik_0 r}}{4\pi r}\,\frac{2}{1+n}\,e^{ik_1 d},
               \qquad k_0 r\to\infty,

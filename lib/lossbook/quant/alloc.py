@@ -1,13 +1,13 @@
 """Bit allocation under the model ``E L(b) = sum_j C_j 2^(-2 b_j)``.
 
-The continuous problem (chapter ``baq-bit-allocation``, program :eq:`baq-program`)
+The continuous problem (:doc:`/book/compression/baq-bit-allocation`, program :eq:`baq-program`)
 
     minimise  sum_j C_j 4^(-b_j)   subject to  mean(b) = R,  b_min <= b_j <= b_max
 
 is convex and separable; its KKT conditions give *reverse water-filling*
 ``b_j = clip(log2(C_j / theta) / 2, b_min, b_max)`` with one water level ``theta`` fixed by the
-budget (theorem ``baq-thm-waterfill``). The integer version is solved exactly by greedy marginal
-allocation (theorem ``baq-thm-greedy``).
+budget (theorem :prf:ref:`baq-thm-waterfill`). The integer version is solved exactly by greedy marginal
+allocation (theorem :prf:ref:`baq-thm-greedy`).
 
 Each solver has a pure-NumPy reference (``_name_numpy``) and a Numba kernel (``_name_numba``) that
 a test pins to it. The NumPy water-fill brackets the level by bisection; the Numba kernel walks the
@@ -262,7 +262,7 @@ def waterfill_bits(C, avg_bits: float, *, b_min: float = 0.0, b_max: float | Non
 
     whose unique solution is :math:`b_j=\mathrm{clip}(\tfrac12\log_2(C_j/\theta), b_{\min}, b_{\max})`
     with the water level :math:`\theta` fixed by the budget (chapter *BAQ*, theorem
-    ``baq-thm-waterfill``; without active bounds it is the geometric-mean form
+    :prf:ref:`baq-thm-waterfill`; without active bounds it is the geometric-mean form
     :math:`b_j=\bar R+\tfrac12\log_2(C_j/\mathrm{GM}(C))`). Columns with :math:`C_j=0` get
     :math:`b_{\min}` (unless every live column is already at :math:`b_{\max}`).
 
@@ -310,7 +310,7 @@ def closed_form_interior(C, avg_bits: float) -> np.ndarray:
     Returns
     -------
     ndarray of float, shape (n,)
-        The bit-widths (eq. ``baq-interior``).
+        The bit-widths (eq. :eq:`baq-interior`).
 
     Examples
     --------
@@ -324,7 +324,7 @@ def closed_form_interior(C, avg_bits: float) -> np.ndarray:
 
 
 def expected_loss(C, bits) -> float:
-    r"""Model loss :math:`\sum_j C_j 2^{-2b_j}` (eq. ``baq-model``).
+    r"""Model loss :math:`\sum_j C_j 2^{-2b_j}` (eq. :eq:`baq-model`).
 
     Parameters
     ----------
@@ -353,7 +353,7 @@ def expected_loss(C, bits) -> float:
 def gm_am_gain(C) -> float:
     r"""Predicted loss ratio optimal/uniform, :math:`\mathrm{GM}(C)/\mathrm{AM}(C)\in(0,1]`.
 
-    Exact when the interior closed form is optimal (theorem ``baq-thm-gain``). Computed in the log
+    Exact when the interior closed form is optimal (theorem :prf:ref:`baq-thm-gain`). Computed in the log
     domain, so it neither overflows nor underflows. Requires :math:`C_j>0`.
 
     Parameters
@@ -364,7 +364,7 @@ def gm_am_gain(C) -> float:
     Returns
     -------
     float
-        :math:`\mathrm{GM}(C)/\mathrm{AM}(C)` (eq. ``baq-gain``).
+        :math:`\mathrm{GM}(C)/\mathrm{AM}(C)` (eq. :eq:`baq-gain`).
 
     Examples
     --------
@@ -441,7 +441,7 @@ def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
 # integer allocation
 # --------------------------------------------------------------------------------------------
 def _integer_bits_numpy(C, total, lo, hi):
-    """Reference: keep the ``total - n lo`` largest increments over *all* levels (theorem baq-thm-greedy).
+    """Reference: keep the ``total - n lo`` largest increments over *all* levels (theorem :prf:ref:`baq-thm-greedy`).
 
     Increment ``b -> b+1`` of column j lowers the model loss by ``(3/4) C_j 4^(-b)``; its log2 key
     ``log2 C_j - 2b`` decreases in b, so the largest-r set is prefix-closed per column.
@@ -554,7 +554,7 @@ def integer_bits(C, avg_bits: float, *, b_min: int = 0, b_max: int = 8, engine: 
 
     Minimises :math:`\sum_j C_j4^{-b_j}` over integers :math:`b_{\min}\le b_j\le b_{\max}` with
     :math:`\sum_j b_j=n\bar R`. Greedy marginal allocation is exactly optimal for this separable,
-    discretely convex problem (chapter *BAQ*, theorem ``baq-thm-greedy``).
+    discretely convex problem (chapter *BAQ*, theorem :prf:ref:`baq-thm-greedy`).
 
     Parameters
     ----------

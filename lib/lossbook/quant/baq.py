@@ -1,6 +1,6 @@
 """BAQ end to end: sensitivities, allocation, GPTQ with the allocated bits.
 
-Sensitivities (chapter ``baq-bit-allocation``, eq. ``baq-model``):
+Sensitivities (:doc:`/book/compression/baq-bit-allocation`, eq. :eq:`baq-model`):
 
 * ``"measured"`` (the official code's choice): run GPTQ once at uniform ``R_ref`` bits and take
   ``C_j = ell_j 4^{R_ref}`` from the measured column losses;
@@ -117,7 +117,7 @@ def baq_quantize(W, X, avg_bits: float, *, integer: bool = True, sensitivity: st
     avg_bits : float
         Average bits per column; ``n * avg_bits`` must be an integer when ``integer=True``.
     integer : bool
-        ``True``: greedy exact integer allocation (theorem ``baq-thm-greedy``). ``False``: the real
+        ``True``: greedy exact integer allocation (theorem :prf:ref:`baq-thm-greedy`). ``False``: the real
         water-filling solution, with each column then given the nearest integer level count
         :math:`\mathrm{round}(2^{b_j})` (fractional bits, budget met only approximately).
     sensitivity : {"measured", "analytic"}

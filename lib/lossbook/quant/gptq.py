@@ -2,8 +2,8 @@
 
 Layout follows PyTorch's ``nn.Linear``: ``W`` has shape ``(m, n)`` (rows = outputs, columns =
 inputs), calibration inputs ``X`` have shape ``(n, N)``, and the layer objective is
-``||(W - Q) X||_F^2 / N`` with Hessian ``H = 2 X X^T / N`` (chapter ``baq-bit-allocation``,
-eq. ``baq-layer-loss``).
+``||(W - Q) X||_F^2 / N`` with Hessian ``H = 2 X X^T / N`` (:doc:`/book/compression/baq-bit-allocation`,
+eq. :eq:`baq-layer-loss`).
 
 The quantiser is asymmetric min-max per output row, its range always containing 0, fitted on the
 original weights (or per group of ``group_size`` columns on the current, error-updated weights).
@@ -13,7 +13,7 @@ level) quantises the column to exactly zero.
 The column loop is GPTQ's: with ``H_lambda^{-1} = U^T U`` (``U`` upper triangular), column ``j`` is
 rounded, its error ``e`` is scaled by ``1/U_jj`` and fed back to the later columns through row ``j``
 of ``U``. Updates to columns outside the current block are applied lazily, once per block, which
-does not change the result (theorem ``baq-thm-decomposition`` and the block-size test).
+does not change the result (theorem :prf:ref:`baq-thm-decomposition` and the block-size test).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def hessian_from_inputs(X) -> np.ndarray:
 
 
 def layer_loss(W, Q, X) -> float:
-    r"""Layer reconstruction loss :math:`\tfrac1N\|(W-Q)X\|_F^2` (eq. ``baq-layer-loss``).
+    r"""Layer reconstruction loss :math:`\tfrac1N\|(W-Q)X\|_F^2` (eq. :eq:`baq-layer-loss`).
 
     Parameters
     ----------
@@ -258,7 +258,7 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
     :math:`H_\lambda^{-1}=U^\top U`: for :math:`j=1..n`, :math:`q_j=\mathrm{quant}(\tilde w_j)`,
     :math:`\varepsilon_j=(\tilde w_j-q_j)/U_{jj}`, :math:`\tilde w_k\mathrel{-}=\varepsilon_jU_{jk}` for
     :math:`k>j`. Column losses :math:`\ell_j=\sum_i e_{ij}^2/(2U_{jj}^2)` split the damped layer loss
-    exactly (chapter *BAQ*, theorem ``baq-thm-decomposition``). The result does not depend on
+    exactly (chapter *BAQ*, theorem :prf:ref:`baq-thm-decomposition`). The result does not depend on
     ``block_size`` (the lazy update only reorders exact arithmetic).
 
     Parameters

@@ -4,7 +4,7 @@ The testbed of the chapter *Refined regret for adversarial MDPs with linear func
 approximation* (``book/feedback/adversarial-mdp-regret``). Every layer has ``S`` states; the first
 state is drawn from ``rho``; transitions are ``P_h(s'|s,a) = sum_j phi_j(s,a) nu_{h,j}(s')`` with
 ``phi(s,a)`` on the probability simplex of ``R^d`` and ``nu_{h,j}`` distributions over the next
-layer, so the MDP is linear and every ``Q^pi`` is linear in ``phi`` (eq. ``amdp-linear-mdp``).
+layer, so the MDP is linear and every ``Q^pi`` is linear in ``phi`` (eq. :eq:`amdp-linear-mdp`).
 Losses are ``ell_k(s,a) = phi(s,a)^T theta_{k,h}`` with ``theta_{k,h} in [0,1]^d``.
 """
 
@@ -71,7 +71,7 @@ def make_linear_mdp(H: int, S: int, A: int, d: int, *, alpha: float = 0.3, seed:
     """Random exactly linear MDP built by soft state aggregation.
 
     ``phi(s, a) ~ Dirichlet(alpha 1_d)``, ``nu_{h,j} ~ Dirichlet(1_S)``, ``rho ~ Dirichlet(1_S)`` and
-    ``P_h(.|s,a) = sum_j phi_j(s,a) nu_{h,j}`` (chapter eq. ``amdp-linear-mdp``).
+    ``P_h(.|s,a) = sum_j phi_j(s,a) nu_{h,j}`` (chapter eq. :eq:`amdp-linear-mdp`).
 
     Parameters
     ----------
@@ -190,7 +190,7 @@ def make_loss_schedule(
 
 
 def loss_table(mdp: LinearMDP, theta_k) -> np.ndarray:
-    """Loss table ``ell[h, s, a] = phi[h, s, a]^T theta_k[h]`` (chapter eq. ``amdp-linear-mdp``).
+    """Loss table ``ell[h, s, a] = phi[h, s, a]^T theta_k[h]`` (chapter eq. :eq:`amdp-linear-mdp`).
 
     Parameters
     ----------
@@ -248,7 +248,7 @@ def policy_values(mdp: LinearMDP, pi, ell) -> tuple[np.ndarray, np.ndarray]:
     """Exact values of policy ``pi`` for the loss table ``ell`` by backward recursion.
 
     ``Q[h, s, a] = ell[h, s, a] + sum_s' P[h, s, a, s'] V[h + 1, s']`` and
-    ``V[h, s] = sum_a pi[h, s, a] Q[h, s, a]`` (chapter eq. ``amdp-bellman``). The value of the
+    ``V[h, s] = sum_a pi[h, s, a] Q[h, s, a]`` (chapter eq. :eq:`amdp-bellman`). The value of the
     episode is ``rho @ V[0]``.
 
     Returns
@@ -298,7 +298,7 @@ def best_fixed_policy(mdp: LinearMDP, ell_cum) -> tuple[np.ndarray, float]:
 
     Because the transitions do not change with ``k``, ``sum_k V^pi_k = V^pi(sum_k ell_k)``; the
     minimum over all (randomised, Markov) policies is attained by a deterministic policy found by
-    backward dynamic programming (chapter eq. ``amdp-comparator``).
+    backward dynamic programming (chapter eq. :eq:`amdp-comparator`).
 
     Returns
     -------

@@ -1,12 +1,12 @@
 """Loss estimators for linear-Q policy optimisation with bandit feedback.
 
 * The linear Q estimator ``hatQ(s,a) = phi(s,a)^T Sigma^+ phi(s_h,a_h) L_h`` (chapter eq.
-  ``amdp-qhat``), unbiased when ``Sigma^+ = Sigma^{-1}`` (eq. ``amdp-unbiased``).
-* The magnitude-reduced transform ``hatZ = max(Z,0) + E[min(Z,0)]`` (eq. ``amdp-mr``), with the
-  same mean and no larger second moment (Lemma ``amdp-lemma-mr``).
+  :eq:`amdp-qhat`), unbiased when ``Sigma^+ = Sigma^{-1}`` (eq. :eq:`amdp-unbiased`).
+* The magnitude-reduced transform ``hatZ = max(Z,0) + E[min(Z,0)]`` (eq. :eq:`amdp-mr`), with the
+  same mean and no larger second moment (Lemma :prf:ref:`amdp-lemma-mr`).
 * Matrix Geometric Resampling (Neu and Olkhovskaya 2020), whose mean
   ``(gamma I + Sigma)^{-1} (I - (I - beta (gamma I + Sigma))^{M+1})`` approaches the regularised inverse
-  geometrically in ``M`` (eq. ``amdp-mgr-mean``).
+  geometrically in ``M`` (eq. :eq:`amdp-mgr-mean`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ __all__ = [
 
 
 def magnitude_reduce(values, probs) -> np.ndarray:
-    """Magnitude-reduced values of a discrete random variable (chapter eq. ``amdp-mr``).
+    """Magnitude-reduced values of a discrete random variable (chapter eq. :eq:`amdp-mr`).
 
     For ``Z`` taking ``values[i]`` with probability ``probs[i]``, returns the support of
     ``hatZ = max(Z, 0) + E[min(Z, 0)]``: ``E hatZ = E Z``, ``E hatZ^2 <= E Z^2`` and
-    ``hatZ >= E[min(Z, 0)] >= -sqrt(E Z^2)`` (Lemma ``amdp-lemma-mr``).
+    ``hatZ >= E[min(Z, 0)] >= -sqrt(E Z^2)`` (Lemma :prf:ref:`amdp-lemma-mr`).
 
     Parameters
     ----------
@@ -72,7 +72,7 @@ def feature_covariance(mdp: LinearMDP, pi) -> np.ndarray:
 
 
 def q_hat(mdp: LinearMDP, h: int, sigma_plus, state: int, action: int, loss_to_go: float) -> np.ndarray:
-    """Linear Q estimate for every ``(s, a)`` of layer ``h`` (chapter eq. ``amdp-qhat``).
+    """Linear Q estimate for every ``(s, a)`` of layer ``h`` (chapter eq. :eq:`amdp-qhat`).
 
     ``hatQ(s, a) = phi(s, a)^T sigma_plus phi(s_h, a_h) L_h`` where ``(s_h, a_h) = (state, action)``
     was visited at layer ``h`` and ``L_h`` is the observed loss-to-go.
@@ -101,7 +101,7 @@ def mgr_inverse(samples, beta: float, gamma: float) -> np.ndarray:
 
     With ``A_0 = I`` and ``A_j = A_{j-1} (I - beta (gamma I + Phi_j))`` for the ``M`` sampled
     matrices ``Phi_j`` (unbiased draws of ``Sigma``), returns ``beta sum_{j=0}^{M} A_j``. Its mean is
-    ``(gamma I + Sigma)^{-1} (I - (I - beta (gamma I + Sigma))^{M+1})`` (chapter eq. ``amdp-mgr-mean``)
+    ``(gamma I + Sigma)^{-1} (I - (I - beta (gamma I + Sigma))^{M+1})`` (chapter eq. :eq:`amdp-mgr-mean`)
     when the ``Phi_j`` are independent.
 
     Parameters
@@ -152,11 +152,11 @@ def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMea
 
     With ``Sigma^+_h = (gamma I + Sigma_h)^{-1}`` and ``c(s,a; s',a') = phi(s,a)^T Sigma^+_h phi(s',a')``:
 
-    * plain: ``E hatQ(s,a) = sum_{s',a'} mu_h(s') pi(a'|s') c Q(s',a')`` (eq. ``amdp-unbiased``);
+    * plain: ``E hatQ(s,a) = sum_{s',a'} mu_h(s') pi(a'|s') c Q(s',a')`` (eq. :eq:`amdp-unbiased`);
     * MR-oracle: ``max(hatQ,0) + E[min(hatQ,0)]`` with the exact expectation, which needs the current
       losses; its mean equals the plain mean;
     * MR-plug-in (loss-free): ``max(hatQ,0) + L_h E[min(c,0)]``; its mean differs from the plain one
-      by ``V_h E[min(c,0)] - E[min(c,0) Q]`` (eq. ``amdp-plugin-bias``), which is zero only when
+      by ``V_h E[min(c,0)] - E[min(c,0) Q]`` (eq. :eq:`amdp-plugin-bias`), which is zero only when
       ``c`` and ``Q`` are uncorrelated under the learner's own play.
 
     Raises
@@ -182,7 +182,7 @@ def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMea
     Sig = feature_covariance(mdp, pi) + gamma * np.eye(mdp.d)[None]
     cond = np.linalg.cond(Sig)
     if not np.all(cond < 1e12):
-        # eq. amdp-unbiased needs (gamma I + Sigma_h)^{-1}; without this check solve() would either fail
+        # eq. :eq:`amdp-unbiased` needs (gamma I + Sigma_h)^{-1}; without this check solve() would either fail
         # with a LinAlgError or return rounding noise of size cond * eps
         raise ValueError(f"gamma must be > 0 when some Sigma_h is (numerically) singular; got gamma = {gamma} "
                          f"and condition numbers {np.array2string(cond, precision=2)}")

@@ -19,7 +19,7 @@ class SlopeFit(NamedTuple):
     Attributes
     ----------
     slope : float
-        OLS slope of ``log(mean regret)`` on ``log K`` (chapter eq. ``amdp-slope``).
+        OLS slope of ``log(mean regret)`` on ``log K`` (:doc:`/book/feedback/adversarial-mdp-regret`).
     ci_low, ci_high : float
         Percentile bootstrap interval (seeds resampled with replacement within each ``K``).
     local_slopes : ndarray, shape (n_K - 1,)

@@ -1,12 +1,12 @@
 """FTRL steps over the probability simplex: log-barrier (any-sign losses) and negative entropy.
 
-Log-barrier FTRL (chapter eq. ``amdp-lb-step``) returns
+Log-barrier FTRL (chapter eq. :eq:`amdp-lb-step`) returns
 
     x = argmin_{x in simplex} <x, L> - (1/eta) sum_a log x_a .
 
 The KKT conditions give ``x_a = 1 / (eta (L_a - min L) + mu)`` with the scalar multiplier ``mu``
 fixed by ``sum_a x_a = 1``. Subtracting ``min L`` first makes ``mu`` lie in ``[1, A]`` whatever the
-sign or size of ``L`` (chapter eq. ``amdp-lb-kkt``), and Newton's method on the convex, decreasing
+sign or size of ``L`` (chapter eq. :eq:`amdp-lb-kkt`), and Newton's method on the convex, decreasing
 ``f(mu) = sum_a 1/(z_a + mu) - 1`` started at ``mu = 1`` (where ``f >= 0``) increases
 monotonically to the root without overshooting.
 """
@@ -73,9 +73,9 @@ def _log_barrier_rows_numpy(C, eta):
 def log_barrier_ftrl_step(cumulative_loss, eta: float, *, engine: str = "numba") -> np.ndarray:
     """Log-barrier FTRL distribution for cumulative losses of any sign and magnitude.
 
-    Solves ``argmin_{x in simplex} <x, L> - (1/eta) sum_a log x_a`` (chapter eq. ``amdp-lb-step``)
+    Solves ``argmin_{x in simplex} <x, L> - (1/eta) sum_a log x_a`` (chapter eq. :eq:`amdp-lb-step`)
     exactly: ``x_a = 1/(eta (L_a - min L) + mu)`` with ``mu in [1, A]`` found by monotone Newton
-    iterations (eq. ``amdp-lb-kkt``).
+    iterations (eq. :eq:`amdp-lb-kkt`).
 
     Parameters
     ----------
@@ -111,7 +111,7 @@ def negative_entropy_ftrl_step(cumulative_loss, eta: float) -> np.ndarray:
     """Exponential-weights (negative-entropy FTRL) distribution ``x propto exp(-eta L)``.
 
     Solves ``argmin_{x in simplex} <x, L> + (1/eta) sum_a x_a log x_a`` (chapter eq.
-    ``amdp-ew-step``); computed as a softmax shifted by ``min L`` so that nothing overflows.
+    :eq:`amdp-ew-step`); computed as a softmax shifted by ``min L`` so that nothing overflows.
 
     Parameters
     ----------

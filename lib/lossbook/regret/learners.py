@@ -15,7 +15,7 @@ Default constants are those the chapter's one-off tuning (at ``K0 = 10^4`` on he
 instance ``make_linear_mdp(1, 6, 4, 5, seed=0)``) selects; on other instances, tune them.
 
 All use the exact covariance ``Sigma_{k,h}`` of the current policy (an idealised simulator) and the
-dilated bonus ``B`` computed by exact backward recursion (chapter eq. ``amdp-dilated``). The
+dilated bonus ``B`` computed by exact backward recursion (chapter eq. :eq:`amdp-dilated`). The
 episode loop is a Numba kernel (``_run_numba``) beside a NumPy reference (``_run_numpy``); both
 consume the same pre-drawn uniforms, so they produce the same trajectories.
 """
@@ -63,7 +63,7 @@ class RegretRun(NamedTuple):
     observed_losses : ndarray, shape (K,)
         Realised loss of the sampled trajectory in episode ``k``.
     pseudo_regret : float
-        ``sum_k V^{pi_k}_k - min_pi sum_k V^pi_k`` (exact, chapter eq. ``amdp-regret``).
+        ``sum_k V^{pi_k}_k - min_pi sum_k V^pi_k`` (exact, chapter eq. :eq:`amdp-regret`).
     comparator_loss : float
         ``min_pi sum_k V^pi_k``.
     final_policy : ndarray, shape (H, S, A)
@@ -482,7 +482,7 @@ class _PolicyOptimizer:
 
 
 class LogBarrierPolicyOptimizer(_PolicyOptimizer):
-    """Log-barrier FTRL per state on ``hatQ - B`` (Algorithm 1, reconstructed; chapter Algorithm ``amdp-alg-lb``).
+    """Log-barrier FTRL per state on ``hatQ - B`` (Algorithm 1, reconstructed; chapter Algorithm :prf:ref:`amdp-alg-lb`).
 
     ``eta = c_eta K^{-1/2}``, ``beta = c_beta K^{-1/2}``, ``gamma = c_gamma K^{-1}``.
 
@@ -509,7 +509,7 @@ class MagnitudeReducedPolicyOptimizer(_PolicyOptimizer):
 
     ``mode="oracle"`` evaluates ``E[min(hatQ,0)] = E[min(c,0) Q^{pi_k}_k(s_h,a_h)]`` exactly with the
     current (unobserved) losses - a testbed device; ``mode="plugin"`` uses ``L_h E[min(c,0)]``, which
-    needs no losses but is biased (chapter eq. ``amdp-plugin-bias``). Same exponents as
+    needs no losses but is biased (chapter eq. :eq:`amdp-plugin-bias`). Same exponents as
     :class:`LogBarrierPolicyOptimizer`.
 
     Examples
