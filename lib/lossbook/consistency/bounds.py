@@ -216,7 +216,9 @@ class TightInstance(NamedTuple):
 
 
 def tight_instance(t: float, tau: float, n: int, *, eps: float = 1e-9, depth: float = 60.0) -> TightInstance:
-    """Distribution and scores with ``Delta C_{0-1} = t`` and ``Delta C_tau ≈ T_tau(t)`` (prop. :prf:ref:`prop-csh-tight`).
+    """Distribution and scores with ``Delta C_{0-1} = t`` and ``Delta C_tau ≈ T_tau(t)``.
+
+    The construction of :prf:ref:`prop-csh-tight`.
 
     For ``tau in [0, 1]``: ``p = ((1 - t)/2, (1 + t)/2, 0, ..., 0)`` and scores
     ``(eps, 0, -depth, ..., -depth)``; the surrogate gap exceeds ``T_tau(t)`` by ``O(eps)``

@@ -326,7 +326,10 @@ def _bound_T_scalar(t, tau, n):
 
 @njit(cache=True)
 def _margin_one(p, h, tau, n):
-    """(zero-one gap, surrogate gap, T_tau(gap), C + |C*|) of one pair; eqs. :eq:`csh-01-regret`, :eq:`csh-cstar`, csh-T."""
+    """(zero-one gap, surrogate gap, T_tau(gap), C + |C*|) of one pair.
+
+    Eqs. :eq:`csh-01-regret`, :eq:`csh-cstar` and :eq:`csh-T`.
+    """
     q = tau - 1.0
     log_case = abs(q) < TAU_ONE_TOL
     # log-softmax of the scores; argmax with lowest-index tie-break

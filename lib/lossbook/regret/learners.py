@@ -482,7 +482,7 @@ class _PolicyOptimizer:
 
 
 class LogBarrierPolicyOptimizer(_PolicyOptimizer):
-    """Log-barrier FTRL per state on ``hatQ - B`` (Algorithm 1, reconstructed; chapter Algorithm :prf:ref:`amdp-alg-lb`).
+    """Log-barrier FTRL per state on ``hatQ - B`` (Algorithm 1, reconstructed; :prf:ref:`amdp-alg-lb`).
 
     ``eta = c_eta K^{-1/2}``, ``beta = c_beta K^{-1/2}``, ``gamma = c_gamma K^{-1}``.
 
