@@ -54,7 +54,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check lib tests benchmarks book/_ext
 
 pytest: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 -m "not site" tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 -m "not site" --doctest-modules tests lib/lossbook
 
 site-test: $(STAMP)
 	$(BIN)/python -m pytest -q -m site tests/site
