@@ -38,11 +38,13 @@ $(MATHJAX_DIR)/tex-chtml.js:
 mathjax: $(MATHJAX_DIR)/tex-chtml.js
 
 book: $(STAMP) mathjax
+	$(BIN)/python book/_ext/execute_all.py
 	$(BIN)/jupyter-book build . --path-output . 
 	@echo "Site: $(CURDIR)/$(HTML)/index.html"
 
 # Same build, but any Sphinx warning (a broken reference, a missing glue key) or cell error fails it.
 book-strict: $(STAMP) mathjax
+	$(BIN)/python book/_ext/execute_all.py
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going
 	@echo "Site: $(CURDIR)/$(HTML)/index.html"
 
