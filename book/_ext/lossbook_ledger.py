@@ -129,6 +129,16 @@ def toc_files(root: Path) -> list[str]:
     return [f for f, _ in toc_parts(root)]
 
 
+def toc_chapters(root: Path) -> list[str]:
+    """The chapters: documents of the numbered parts of ``_toc.yml`` (front and back matter excluded)."""
+    toc_path = Path(root) / "_toc.yml"
+    if not toc_path.exists():
+        return []
+    toc = yaml.safe_load(toc_path.read_text()) or {}
+    return [c["file"] for part in toc.get("parts", []) if part.get("numbered", False)
+            for c in part.get("chapters", [])]
+
+
 def toc_parts(root: Path) -> list[tuple[str, str]]:
     """(document, part caption) in reading order; the root document has the caption ''."""
     toc_path = Path(root) / "_toc.yml"

@@ -39,8 +39,12 @@ def toc_pages() -> list[str]:
 
 
 def chapter_pages() -> list[str]:
-    """``book/<part>/<slug>.html``: the chapters (front and back matter live directly in book/)."""
-    return [p for p in toc_pages() if p.count("/") == 2]
+    """The chapters (documents of the numbered parts), as ``book/<part>/<slug>.html``."""
+    spec = importlib.util.spec_from_file_location("lossbook_ledger", ROOT / "book" / "_ext" / "lossbook_ledger.py")
+    ledger = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ledger)
+    pages = set(toc_pages())
+    return [c + ".html" for c in ledger.toc_chapters(ROOT) if c + ".html" in pages]
 
 
 def _missing(reason: str):
