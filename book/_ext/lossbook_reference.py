@@ -54,14 +54,29 @@ book that it implements, with a link; each chapter ends with links to the functi
 {rows}
 """)
     for s in subs:
+        data = "".join(f"\n.. autodata:: lossbook.{s}.{name}\n" for name in _data_names(s))
         _write(out / f"lossbook-{s}.md", f"""# `lossbook.{s}`
 
 ```{{eval-rst}}
 .. automodule:: lossbook.{s}
    :members:
    :imported-members:
-```
+   :undoc-members:
+{data}```
 """)
+
+
+def _data_names(pkg: str) -> list[str]:
+    """Public names of ``lossbook.<pkg>`` that are constants, not functions or classes.
+
+    autodoc documents imported data only when asked by name, so they get an ``autodata`` entry each.
+    """
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(f"lossbook.{pkg}")
+    return [n for n in getattr(mod, "__all__", []) if not n.startswith("_")
+            and not (inspect.isroutine(getattr(mod, n, None)) or inspect.isclass(getattr(mod, n, None)))]
 
 
 def _write(path: Path, text: str) -> None:

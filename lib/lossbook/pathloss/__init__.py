@@ -7,6 +7,7 @@
 """
 
 from .closed_form import (
+    ERROR_BANDS,
     ValidityReport,
     boresight_power_density,
     defocusing_factor,
@@ -31,6 +32,7 @@ from .series import (
 from .tissue import MUSCLE, complex_permittivity, muscle_permittivity, refractive_index
 
 __all__ = [
+    "ERROR_BANDS",
     "MUSCLE",
     "SeriesTruncationWarning",
     "SphereField",
