@@ -9,6 +9,7 @@ import torch
 from lossbook.collapse import (
     class_indicator,
     hessian_blocks,
+    intra_inter_energy,
     operator_block,
     perturbation_operator,
     perturbation_spectrum,
@@ -100,8 +101,29 @@ def test_closed_form_spectrum_matches_numerical_blocks(K, d, n, lam_w, lam_h):
         assert sv[0] == pytest.approx(spec.inter_class, rel=1e-10)
         assert sv[1] < 1e-12  # rank one
     sv = np.linalg.svd(operator_block(F5, 0, 0, d, n), compute_uv=False)
-    assert sv[0] == pytest.approx(1.0, abs=1e-12)
+    assert beta >= np.sqrt(lam_h / lam_w)  # the theorem's hypothesis beta >= r holds on this grid
+    assert sv[0] == pytest.approx(1.0, abs=1e-12) == pytest.approx(spec.sigma_max, abs=1e-12)
     assert sv[-1] == pytest.approx(1 - np.sqrt(lam_h / lam_w) / beta, abs=1e-12)
+    assert sv[-1] == pytest.approx(spec.sigma_min, abs=1e-12)
+
+
+@pytest.mark.claim("ncp_spectrum")
+def test_extreme_singular_values_need_beta_at_least_r():
+    # Boundary of the hypothesis beta >= r = sqrt(lam_H / lam_W): the reviewer's counterexample
+    # lam_W = 0.01, lam_H = 0.5, beta = 5 (r = 7.07 > beta) satisfies "beta >> max(1, lam_H)" but the
+    # eigenvalue 1 - r/beta = -0.414 is negative, so sigma_min is 0.414, not 1 - r/beta.
+    K, d, n, lam_w, lam_h, beta = 3, 5, 3, 0.01, 0.5, 5.0
+    r = np.sqrt(lam_h / lam_w)
+    m = ufm_minimizer(K, n, d, lam_w, lam_h, seed=1)
+    F5 = perturbation_operator(m.W, m.H, m.Y, lam_w, lam_h, beta, approx="large_beta")
+    sv = np.linalg.svd(operator_block(F5, 0, 0, d, n), compute_uv=False)
+    spec = perturbation_spectrum(K, d, n, lam_w, lam_h, beta)
+    assert 1 - r / beta == pytest.approx(-0.41421356, abs=1e-8)
+    assert sv.min() == pytest.approx(abs(1 - r / beta), abs=1e-10) == pytest.approx(spec.sigma_min, abs=1e-10)
+    assert sv.min() != pytest.approx(1 - r / beta, abs=0.1)  # the unqualified formula is wrong here
+    # just inside the hypothesis (beta = r) the formula holds: sigma_min = 0
+    spec_r = perturbation_spectrum(K, d, n, lam_w, lam_h, r)
+    assert spec_r.sigma_min == pytest.approx(0.0, abs=1e-12) and spec_r.sigma_max == pytest.approx(1.0)
 
 
 @pytest.mark.claim("ncp_spectrum_sympy")
@@ -219,3 +241,30 @@ def test_vicinity_newton_polish_agrees_with_independent_root_finder():
     # L-BFGS point is 2e-8 away (measured): 1e-10 separates the two with margin
     assert np.max(np.abs(s0.H - s.H)) > 1e-10
     np.testing.assert_allclose(s.H, r.x.reshape(sh, order="F"), atol=1e-10)
+
+
+@pytest.mark.claim("ncp_energy_split")
+def test_responses_are_intra_class_by_energy_within_the_spectral_bound():
+    K, d, n, lam_w, lam_h, beta = 4, 10, 10, SQ2, 0.3, 100.0
+    m = ufm_minimizer(K, n, d, lam_w, lam_h, seed=0)
+    F = perturbation_operator(m.W, m.H, m.Y, lam_w, lam_h, beta)
+    share = intra_inter_energy(F, K, d, n, n_draws=200, seed=7)
+    spec = perturbation_spectrum(K, d, n, lam_w, lam_h, beta)
+    assert share.inter_share <= (K - 1) * spec.inter_class**2 / spec.sigma_min**2 * (1 + 1e-3)
+    # independent value: for standard Gaussian dH0, E||inter||^2 / E||intra||^2 is a ratio of Frobenius norms
+    mblk = d * n
+    fro_inter = sum(np.sum(F[k * mblk:(k + 1) * mblk, l * mblk:(l + 1) * mblk] ** 2)
+                    for k in range(K) for l in range(K) if l != k)
+    fro_intra = sum(np.sum(F[k * mblk:(k + 1) * mblk, k * mblk:(k + 1) * mblk] ** 2) for k in range(K))
+    # 200 draws in 400 dimensions: the per-draw ratio concentrates; 5% covers the Monte Carlo error (measured ~1%)
+    assert share.inter_share == pytest.approx(fro_inter / fro_intra, rel=0.05)
+    assert share.intra_gain == pytest.approx(fro_intra / F.shape[0], rel=0.05)
+
+
+def test_energy_split_detects_inter_class_coupling():
+    # an operator that moves every class by the sum over classes is far from intra-class
+    F = np.kron(np.ones((3, 3)), np.eye(4))
+    share = intra_inter_energy(F, 3, 2, 2, n_draws=500, seed=1)
+    assert share.inter_share == pytest.approx(2.0, rel=0.1)  # two equal inter terms vs one intra term
+    with pytest.raises(ValueError, match="F must have shape"):
+        intra_inter_energy(F, 2, 2, 2, seed=0)

@@ -1,15 +1,14 @@
 """The chapter's MLP experiment, repeated on a seed the chapter does not use (data and initialisation).
 
-The claim is an empirical trend, so the independent check is replication: the same protocol on
-fresh data must show the same ordering. The five weight-decay settings are trained as one batch of
+The claims are empirical trends, so the independent check is replication: the same protocol on
+fresh data must show the same signs. The five weight-decay settings are trained as one batch of
 independent networks (``train_mlp_collapse_grid``), which gives the same iterates as five separate
 runs (measured: final NC1 equal to 1e-15 relative over 300 steps) at about a third of the cost.
 
-Measured with this protocol (1500 full-batch steps): on seeds 0 (the chapter's) and 1 every run fits
-the training set and the feature effect exceeds the classifier effect in log ratio by a factor
-1.4-69; on seeds 2 and 3 the ordering also holds, but one training point in 256 stays
-misclassified in some runs, so those seeds fall outside the claim's "past zero training error"
-regime and are not used here.
+Protocol (the chapter's): width 64, 1000 full-batch steps. Measured on seeds 0-5: every run reaches
+zero training error (with width 32 and 1500 steps, seeds 2 and 3 kept one misclassified point), the
+feature effect exceeds the classifier effect in log ratio on every seed, and the classifier effect has
+the sign opposite to the linearised prediction on every seed.
 """
 
 import numpy as np
@@ -19,20 +18,34 @@ import torch
 from lossbook.collapse.mlp import gaussian_mixture, train_mlp_collapse, train_mlp_collapse_grid
 
 
-@pytest.mark.claim("ncp_experiment_wd")
-def test_feature_weight_decay_moves_nc1_more_than_classifier_weight_decay():
-    X, y = gaussian_mixture(4, 64, 10, seed=1)
+@pytest.fixture(scope="module")
+def held_out_seed_nc1():
+    X, y = gaussian_mixture(4, 64, 10, seed=5)
     base = 1e-3
     settings = {"base": (base, base), "feat2": (2 * base, base), "fc2": (base, 2 * base),
                 "feat0": (0.0, base), "fc0": (base, 0.0)}
-    traces = train_mlp_collapse_grid(X, y, list(settings.values()), epochs=1500, record_every=1500, seed=1)
+    traces = train_mlp_collapse_grid(X, y, list(settings.values()), width=64, epochs=1000, record_every=1000,
+                                     seed=5)
     nc1 = {}
     for name, tr in zip(settings, traces, strict=True):
         assert tr.train_error[-1] == 0.0  # past zero training error
         nc1[name] = tr.nc1[-1]
+    return nc1
+
+
+@pytest.mark.claim("ncp_experiment_wd")
+def test_feature_weight_decay_moves_nc1_more_than_classifier_weight_decay(held_out_seed_nc1):
+    nc1 = held_out_seed_nc1
     assert nc1["feat0"] > nc1["base"] > nc1["feat2"]
     lr = {k: abs(np.log(nc1[k] / nc1["base"])) for k in ("feat2", "fc2", "feat0", "fc0")}
     assert lr["feat2"] > lr["fc2"] and lr["feat0"] > lr["fc0"]
+
+
+@pytest.mark.claim("ncp_experiment_fc")
+def test_classifier_weight_decay_moves_nc1_against_the_linearised_prediction(held_out_seed_nc1):
+    # the finding: doubling the classifier decay LOWERS NC1 and removing it RAISES NC1 (the table predicts the reverse)
+    nc1 = held_out_seed_nc1
+    assert nc1["fc2"] < nc1["base"] < nc1["fc0"]
 
 
 def test_batched_settings_equal_separate_runs_and_restore_torch_state():

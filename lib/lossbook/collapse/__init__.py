@@ -21,9 +21,11 @@ from .flow import CentralPath, central_path_flow
 from .metrics import CollapseMetrics, class_means, collapse_metrics, sigma_b, sigma_w
 from .mlp import CollapseTrace, gaussian_mixture, train_mlp_collapse, train_mlp_collapse_grid
 from .perturbation import (
+    EnergySplit,
     HessianBlocks,
     PerturbationSpectrum,
     hessian_blocks,
+    intra_inter_energy,
     operator_block,
     perturbation_operator,
     perturbation_spectrum,
@@ -44,7 +46,9 @@ __all__ = [
     "CollapseMetrics",
     "CollapseTrace",
     "HessianBlocks",
+    "EnergySplit",
     "PerturbationSpectrum",
+    "intra_inter_energy",
     "UFMMinimizer",
     "VicinitySolution",
     "central_path_field",

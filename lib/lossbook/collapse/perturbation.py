@@ -23,10 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._rng import SeedLike, as_generator
 from .._validate import check_array, check_int, check_real
 from .ufm import _check_HY
 
 __all__ = [
+    "EnergySplit",
+    "intra_inter_energy",
     "HessianBlocks",
     "PerturbationSpectrum",
     "hessian_blocks",
@@ -51,12 +54,17 @@ class PerturbationSpectrum(NamedTuple):
 
     ``values[j]`` has multiplicity ``multiplicities[j]``; ``kinds[j]`` names the subspace.
     ``inter_class`` is the single nonzero singular value of an inter-class block :math:`F_{k,l}`.
+    The singular values of the symmetric block are the absolute eigenvalues: ``sigma_max`` and
+    ``sigma_min`` are their extremes. They equal :math:`1` and :math:`1-r/\beta` only when
+    :math:`\beta\ge r`; for smaller :math:`\beta` an eigenvalue is negative.
     """
 
     values: np.ndarray
     multiplicities: np.ndarray
     kinds: tuple[str, ...]
     inter_class: float
+    sigma_max: float
+    sigma_min: float
 
     def expanded(self) -> np.ndarray:
         """All ``d n`` eigenvalues, sorted in decreasing order."""
@@ -193,11 +201,70 @@ def operator_block(F, k: int, l: int, d: int, n: int) -> np.ndarray:
     return F[k * m:(k + 1) * m, l * m:(l + 1) * m]
 
 
+class EnergySplit(NamedTuple):
+    """Intra- vs inter-class energy of a response ``F vec(dH0)`` to random perturbations."""
+
+    inter_share: float  # mean of sum_k ||inter_k||^2 / sum_k ||intra_k||^2
+    intra_gain: float  # mean of sum_k ||intra_k||^2 / ||dH0||^2
+
+
+def intra_inter_energy(F, K: int, d: int, n: int, *, n_draws: int = 200, seed: SeedLike) -> EnergySplit:
+    r"""Split the response :math:`F\operatorname{vec}\delta H_0` to Gaussian perturbations by class blocks.
+
+    For class :math:`k` the response is :math:`\sum_l F_{k,l}\,\delta H_{0,l}`; its *intra-class* part is the
+    term :math:`l=k`, its *inter-class* part the rest. This measures, by energy rather than by
+    operator norms, the statement of :prf:ref:`ncp-thm-spectrum` that perturbations act within their class.
+
+    Parameters
+    ----------
+    F : array_like, shape (K d n, K d n)
+        A response operator (:func:`perturbation_operator`), columns stacked by class as in the chapter.
+    K, d, n : int
+        Classes, feature dimension, samples per class.
+    n_draws : int, default 200
+        Number of independent standard Gaussian :math:`\delta H_0`, ``1 <= n_draws <= 10**5``.
+    seed : int, SeedSequence or Generator
+        Randomness of the draws.
+
+    Returns
+    -------
+    EnergySplit
+
+    Examples
+    --------
+    >>> F = np.eye(2 * 1 * 2)                      # the identity acts within each class
+    >>> intra_inter_energy(F, 2, 1, 2, n_draws=5, seed=0).inter_share
+    0.0
+    """
+    K = check_int(K, "K", low=2)
+    d = check_int(d, "d", low=1)
+    n = check_int(n, "n", low=1)
+    F = check_array(F, "F", ndim=2)
+    m = d * n
+    if F.shape != (K * m, K * m):
+        raise ValueError(f"F must have shape ({K * m}, {K * m}) for K={K}, d={d}, n={n}, got {F.shape}")
+    n_draws = check_int(n_draws, "n_draws", low=1, high=10**5)
+    rng = as_generator(seed)
+    D = rng.standard_normal((K * m, n_draws))
+    shares, gains = [], []
+    intra = np.zeros_like(D)
+    for k in range(K):
+        blk = slice(k * m, (k + 1) * m)
+        intra[blk] = F[blk, blk] @ D[blk]
+    inter = F @ D - intra
+    e_intra = np.sum(intra**2, axis=0)
+    e_inter = np.sum(inter**2, axis=0)
+    shares = e_inter / np.maximum(e_intra, np.finfo(float).tiny)
+    gains = e_intra / np.sum(D**2, axis=0)
+    return EnergySplit(float(np.mean(shares)), float(np.mean(gains)))
+
+
 def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, beta: float) -> PerturbationSpectrum:
     r"""Closed-form spectrum of the intra-class block of eq. (5) at an exactly collapsed :math:`H_0 = H^*`.
 
     With :math:`c = \sqrt{\lambda_W\lambda_H} < 1`, :math:`r = \sqrt{\lambda_H/\lambda_W}`, the
-    eigenvalues :math:`1 - \mu/\beta` of :math:`F_{k,k}` (symmetric, so also its singular values) are
+    eigenvalues :math:`1 - \mu/\beta` of :math:`F_{k,k}` (symmetric; its singular values are their absolute
+    values) are
     (chapter theorem :prf:ref:`ncp-thm-spectrum`; derived here, the paper's App. D was not available):
 
     ==========================  =====================  ==========================================
@@ -242,9 +309,12 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
     mult = [d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1]
     kinds = ("mean, orthogonal", "within, orthogonal", "within, frame", "mean, frame", "mean, frame (all-ones)")
     keep = [i for i in range(5) if mult[i] > 0]
+    values = np.array([1.0 - mus[i] / beta for i in keep])
     return PerturbationSpectrum(
-        np.array([1.0 - mus[i] / beta for i in keep]),
+        values,
         np.array([mult[i] for i in keep], dtype=np.int64),
         tuple(kinds[i] for i in keep),
         float(2 * lam_h * (1 - c) / beta),
+        float(np.abs(values).max()),
+        float(np.abs(values).min()),
     )
