@@ -27,11 +27,15 @@ from lossbook.collapse.deep_linear import (
     _solve_x,
     construct_deep_linear_minimizer,
     deep_linear_ce_etf,
+    deep_linear_decays_from_ufm,
     deep_linear_minimizer,
     deep_linear_objective,
     deep_linear_thresholds,
     fit_deep_linear,
+    momentum_gd_deep_linear,
+    ufm_decays_from_deep_linear,
 )
+from lossbook.collapse.ufm import ufm_minimizer, ufm_objective
 
 COUNTS = [200, 100, 50, 50]
 LAM = 5e-4
@@ -445,3 +449,46 @@ def test_ce_etf_reduction_matches_direct_minimisation_over_layer_scales():
     best = min(best, np.log(k))  # the origin (t = 0) is the other candidate
     etf = deep_linear_ce_etf(k, n, depth, lams, lam_h)
     assert abs(etf.objective - best) < 1e-9
+
+
+def test_m1_deep_linear_is_the_ufm_after_converting_the_decays():
+    # the previous chapter's UFM (lam_W/(2K), lam_H/(2N)) and this chapter's M = 1 problem (lam/2) are the
+    # same problem under lam_W = K lam, lam_H = N lam_H; their closed-form minimisers must agree
+    K, n, d, lam, lam_h = 4, 25, 6, 0.004, 0.0002
+    N = K * n
+    lw_u, lh_u = ufm_decays_from_deep_linear(lam, lam_h, K, N)
+    assert deep_linear_decays_from_ufm(lw_u, lh_u, K, N) == pytest.approx((lam, lam_h), rel=1e-15)
+    ufm = ufm_minimizer(K, n, d, lw_u, lh_u, seed=0)
+    deep = deep_linear_minimizer([n] * K, 1, lam, lam_h)
+    assert ufm.objective == pytest.approx(deep.objective, rel=1e-12)
+    # same classifier: W W^T = diag(P_k^2) in the deep chapter; the UFM's W has squared row norms P_k^2 too
+    np.testing.assert_allclose(np.sum(ufm.W**2, axis=1), deep.product_sq_singular_values, rtol=1e-10)
+    # and the objectives themselves agree at arbitrary points under the conversion
+    rng = np.random.default_rng(1)
+    W, H = rng.normal(size=(K, d)), rng.normal(size=(d, N))
+    f_deep, _ = deep_linear_objective([W], H, np.repeat(np.arange(K), n), lam, lam_h)
+    assert ufm_objective(W, H, ufm.Y, lw_u, lh_u) == pytest.approx(f_deep, rel=1e-12)
+
+
+@pytest.mark.claim("ncd_gd_window")
+def test_momentum_gd_with_the_papers_protocol_misses_the_global_minimiser_in_the_window():
+    # the window setting of the chapter: n = (200, 100, 50, 50), M = 2, lam = 0.01469433; the global rule keeps
+    # classes 1-2 and collapses 3-4. Small initialisation (0.1, the official scripts') stops at a stationary
+    # point that also collapses class 2: objective above f*, gradient at rounding level.
+    counts, lam = np.array([200, 100, 50, 50]), 0.01469433
+    glob = deep_linear_minimizer(counts, 2, lam, lam)
+    rule = deep_linear_minimizer(counts, 2, lam, lam, root_rule="largest_root")
+    fit = momentum_gd_deep_linear(counts, 32, 2, lam, lam, steps=4000, seed=5, init_scale=0.1)
+    assert fit.grad_norm < 1e-10
+    keep_first_only = np.sum(counts / (np.array([rule.x[0], 0, 0, 0]) ** 2 + 1)
+                             + glob.b_constant * np.array([rule.x[0], 0, 0, 0])) / (2 * counts.sum())
+    assert fit.objective == pytest.approx(keep_first_only, abs=1e-12)  # the scalar problems' (1,0,0,0) value
+    assert fit.objective > glob.objective + 1e-2
+
+
+def test_momentum_gd_reaches_the_optimum_where_the_problem_is_benign():
+    fit = momentum_gd_deep_linear([30, 20], 4, 1, 1e-2, 1e-2, steps=5000, seed=1)
+    assert fit.converged and fit.objective == pytest.approx(deep_linear_minimizer([30, 20], 1, 1e-2, 1e-2).objective,
+                                                            abs=1e-12)
+    with pytest.raises(ValueError, match="lr"):
+        momentum_gd_deep_linear([3, 3], 2, 1, 1e-2, 1e-2, lr=0.0, seed=0)

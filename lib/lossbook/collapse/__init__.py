@@ -11,10 +11,13 @@ from .deep_linear import (
     DeepLinearPoint,
     construct_deep_linear_minimizer,
     deep_linear_ce_etf,
+    deep_linear_decays_from_ufm,
     deep_linear_minimizer,
     deep_linear_objective,
     deep_linear_thresholds,
     fit_deep_linear,
+    momentum_gd_deep_linear,
+    ufm_decays_from_deep_linear,
 )
 from .etf import orthonormal_frame, random_rotation, simplex_etf
 from .flow import CentralPath, central_path_flow
@@ -81,5 +84,8 @@ __all__ = [
     "deep_linear_minimizer",
     "deep_linear_objective",
     "deep_linear_thresholds",
+    "deep_linear_decays_from_ufm",
     "fit_deep_linear",
+    "momentum_gd_deep_linear",
+    "ufm_decays_from_deep_linear",
 ]

@@ -47,6 +47,9 @@ __all__ = [
     "deep_linear_objective",
     "deep_linear_thresholds",
     "fit_deep_linear",
+    "momentum_gd_deep_linear",
+    "deep_linear_decays_from_ufm",
+    "ufm_decays_from_deep_linear",
 ]
 
 
@@ -411,6 +414,11 @@ def deep_linear_objective(
     with ``loss`` the half squared error to the one-hot target (``"mse"``, chapter equation
     :eq:`ncd-mse`) or the cross-entropy (``"ce"``, equation :eq:`ncd-ce`).
 
+    **Units of the decays.** The penalties here are ``lam/2 ||W||^2`` and ``lam_h/2 ||H||^2``, while
+    :func:`lossbook.collapse.ufm_objective` uses ``lam_w/(2K) ||W||^2`` and ``lam_h/(2N) ||H||^2``. For
+    ``M = 1`` the two problems coincide when the UFM decays are ``K`` and ``N`` times these:
+    :func:`ufm_decays_from_deep_linear` converts, :func:`deep_linear_decays_from_ufm` goes back.
+
     Parameters
     ----------
     weights : sequence of arrays
@@ -602,6 +610,167 @@ def fit_deep_linear(
         converged=bool(res.success),
         history=np.array(history),
     )
+
+
+def momentum_gd_deep_linear(
+    counts: Sequence[int] | np.ndarray,
+    d: int,
+    depth: int,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    *,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    steps: int = 30_000,
+    seed: SeedLike,
+    init_scale: float = 0.1,
+    loss: str = "mse",
+    bias: bool = False,
+    gtol: float = 1e-12,
+    record_every: int = 100,
+) -> DeepLinearFit:
+    """Full-batch gradient descent with heavy-ball momentum on the deep-linear objective.
+
+    The optimiser of the authors' synthetic experiments (as read in their scripts: features and
+    weights initialised i.i.d. ``N(0, init_scale^2)``, learning rate 0.1, momentum 0.9, 30 000
+    iterations): ``v <- momentum v + grad f``, ``theta <- theta - lr v``, the update of PyTorch's
+    ``SGD`` without dampening. It stops early once ``||grad f|| < gtol``. Unlike
+    :func:`fit_deep_linear` (L-BFGS), it shows where the *training dynamics* go from a given start.
+
+    Parameters
+    ----------
+    counts, d, depth, lam_w, lam_h, loss, bias
+        As in :func:`fit_deep_linear`.
+    lr : float, default 0.1
+        Step size, ``> 0``.
+    momentum : float, default 0.9
+        In ``[0, 1)``.
+    steps : int, default 30000
+        Maximum number of steps, ``1 <= steps <= 10**7``.
+    seed : int, SeedSequence or Generator
+        Randomness of the initial point.
+    init_scale : float, default 0.1
+        Standard deviation of the initial entries (``> 0``).
+    gtol : float, default 1e-12
+        Stop when the gradient norm falls below this (``> 0``).
+    record_every : int, default 100
+        Record the objective every this many steps in ``history``.
+
+    Returns
+    -------
+    DeepLinearFit
+        ``n_iter`` is the number of steps taken; ``converged`` is whether ``gtol`` was reached.
+
+    Raises
+    ------
+    FloatingPointError
+        If the iterates diverge (lower ``lr``).
+
+    Examples
+    --------
+    >>> fit = momentum_gd_deep_linear([20, 10], 4, 1, 1e-2, 1e-2, steps=3000, seed=0)
+    >>> ref = deep_linear_minimizer([20, 10], 1, 1e-2, 1e-2)
+    >>> bool(abs(fit.objective - ref.objective) < 1e-9)
+    True
+    """
+    n = _check_counts(counts)
+    k = n.size
+    dd = check_int(d, "d", low=k)
+    m = check_int(depth, "depth", low=1)
+    lam = _check_lams(lam_w, m)
+    lh = check_real(lam_h, "lam_h", low=0.0, low_open=True)
+    if loss not in LOSS_CODES:
+        raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
+    if not isinstance(bias, bool | np.bool_):
+        raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
+    step = check_real(lr, "lr", low=0.0, low_open=True)
+    mom = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+    n_steps = check_int(steps, "steps", low=1, high=10**7)
+    scale = check_real(init_scale, "init_scale", low=0.0, low_open=True)
+    tol = check_real(gtol, "gtol", low=0.0, low_open=True)
+    every = check_int(record_every, "record_every", low=1)
+    labels = _labels_from_counts(n)
+    big_n = labels.size
+    b_flag = bool(bias)
+    rng = as_generator(seed)
+    theta = scale * rng.standard_normal(n_params(dd, big_n, k, m, b_flag))
+    if b_flag:
+        theta[-k:] = 0.0
+    vel = np.zeros_like(theta)
+    code = LOSS_CODES[loss]
+    history, it, converged = [], 0, False
+    for it in range(1, n_steps + 1):
+        f, g = _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
+        if not np.isfinite(f):
+            raise FloatingPointError(f"gradient descent diverged at step {it}; lower lr (got {step})")
+        if (it - 1) % every == 0:
+            history.append(float(f))
+        if np.linalg.norm(g) < tol:
+            converged = True
+            break
+        vel = mom * vel + g
+        theta = theta - step * vel
+    f, g = _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
+    h, hidden, last, b = unpack(theta.copy(), dd, big_n, k, m, b_flag)
+    return DeepLinearFit(weights=[*list(hidden), last], features=h, bias=b.copy() if b_flag else np.zeros(k),
+                         labels=labels, objective=float(f), grad_norm=float(np.linalg.norm(g)), n_iter=it,
+                         converged=converged, history=np.array(history))
+
+
+def ufm_decays_from_deep_linear(lam_w: float, lam_h: float, n_classes: int, n_samples: int) -> tuple[float, float]:
+    """UFM decays ``(K lam_w, N lam_h)`` that make the ``M = 1`` deep-linear problem the UFM of the previous chapter.
+
+    :func:`deep_linear_objective` penalises ``lam_w/2 ||W||^2 + lam_h/2 ||H||^2``;
+    :func:`lossbook.collapse.ufm_objective` penalises ``lam_w/(2K) ||W||^2 + lam_h/(2N) ||H||^2``. Both
+    have the data term ``||WH - Y||^2/(2N)``, so the objectives are equal under this conversion.
+
+    Parameters
+    ----------
+    lam_w, lam_h : float
+        Deep-linear decays, ``> 0``.
+    n_classes, n_samples : int
+        ``K >= 2`` and ``N >= K``.
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> ufm_decays_from_deep_linear(0.01, 0.002, 4, 400)
+    (0.04, 0.8)
+    """
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
+    k = check_int(n_classes, "n_classes", low=2)
+    n = check_int(n_samples, "n_samples", low=k)
+    return float(k * lam_w), float(n * lam_h)
+
+
+def deep_linear_decays_from_ufm(lam_w: float, lam_h: float, n_classes: int, n_samples: int) -> tuple[float, float]:
+    """Inverse of :func:`ufm_decays_from_deep_linear`: ``(lam_w / K, lam_h / N)``.
+
+    Parameters
+    ----------
+    lam_w, lam_h : float
+        UFM decays, ``> 0``.
+    n_classes, n_samples : int
+        ``K >= 2`` and ``N >= K``.
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> deep_linear_decays_from_ufm(0.04, 0.8, 4, 400)
+    (0.01, 0.002)
+    """
+    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
+    k = check_int(n_classes, "n_classes", low=2)
+    n = check_int(n_samples, "n_samples", low=k)
+    return float(lam_w / k), float(lam_h / n)
 
 
 # --------------------------------------------------------------------------------------------

@@ -87,6 +87,11 @@ def _check_HY(H, Y, name="H"):
 def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=None) -> float:
     """Value of the (vicinity) UFM objective of the module docstring (chapter eq. :eq:`ncp-eq-vicinity`).
 
+    **Units of the decays.** The penalties are ``lam_w/(2K) ||W||^2 + lam_h/(2N) ||H||^2`` (the paper's
+    normalisation), whereas :func:`lossbook.collapse.deep_linear_objective` uses ``lam/2 ||W||^2`` and
+    ``lam_h/2 ||H||^2``: the same problem at ``M = 1`` needs decays ``K`` and ``N`` times larger here
+    (:func:`lossbook.collapse.ufm_decays_from_deep_linear`).
+
     Parameters
     ----------
     W : array_like, shape (K, d)
