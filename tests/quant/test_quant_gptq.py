@@ -154,3 +154,23 @@ def test_gptq_rejects_bad_input(layer):
         gptq_quantize(W, H, 3, block_size=0)
     with pytest.raises(ValueError, match="X must have shape"):
         layer_loss(W, W, X[:-1])
+
+
+def test_saturation_counts_entries_clipped_to_the_end_of_the_grid():
+    # A2 of the chapter ignores saturation; gptq_quantize counts it. Every counted entry must sit at an end of its
+    # row's grid (clipped), every other entry within half a step of its value; a single column has no feedback,
+    # so nothing can leave the range fitted on it.
+    from lossbook.quant import synthetic_layer
+
+    W, X = synthetic_layer(32, 64, 1024, 1.0, seed=0)  # log-normal input scales: strong error feedback
+    res = gptq_quantize(W, hessian_from_inputs(X), 2)
+    assert res.saturated.sum() > 0
+    lo, hi = np.minimum(W.min(axis=1), 0.0), np.maximum(W.max(axis=1), 0.0)
+    step = (hi - lo) / 3
+    zero = np.round(-lo / step)
+    ends = np.stack([-zero * step, (3 - zero) * step], axis=1)  # grid ends per row
+    for j in np.flatnonzero(res.saturated):
+        at_end = np.isclose(res.Q[:, j][:, None], ends).any(axis=1)
+        assert at_end.sum() >= res.saturated[j]
+    single = gptq_quantize(W[:, :1], hessian_from_inputs(X[:1]), 2)  # one column: no feedback
+    assert single.saturated.sum() == 0

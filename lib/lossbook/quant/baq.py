@@ -52,6 +52,9 @@ class BAQResult(NamedTuple):
         The continuous water-filling solution for the same :math:`C` and budget.
     theta : float
         Its water level.
+    saturated : ndarray of int, shape (n,)
+        Entries per column clipped at the end of their row's grid in the final GPTQ pass
+        (see :class:`GPTQResult`).
     """
 
     Q: np.ndarray
@@ -60,6 +63,7 @@ class BAQResult(NamedTuple):
     sensitivity: np.ndarray
     bits_real: np.ndarray
     theta: float
+    saturated: np.ndarray | None = None
 
 
 def analytic_sensitivity(W, H, *, damp: float = 0.01) -> np.ndarray:
@@ -106,14 +110,14 @@ def baq_quantize(W, X, avg_bits: float, *, integer: bool = True, sensitivity: st
     r"""BAQ: allocate bits to columns by the water-filling optimum, then run GPTQ.
 
     Steps: sensitivities :math:`C_j` (``"measured"``: one GPTQ pass at ``ref_bits``, default
-    ``round(avg_bits)``, :math:`C_j=\ell_j4^{R_{\rm ref}}`; ``"analytic"``: eq. ``baq-analytic-C``);
+    ``round(avg_bits)``, :math:`C_j=\ell_j4^{R_{\rm ref}}`; ``"analytic"``: eq. :eq:`baq-analytic-C`);
     allocation with exact average ``avg_bits``; GPTQ with the per-column bits.
 
     Parameters
     ----------
     W : array_like, shape (m, n)
     X : array_like, shape (n, N)
-        Calibration inputs (ignored if ``H`` is given, but still used for shape checks when given).
+        Calibration inputs. Not used, not even for shape checks, when ``H`` is given (pass ``None`` then).
     avg_bits : float
         Average bits per column; ``n * avg_bits`` must be an integer when ``integer=True``.
     integer : bool
@@ -165,7 +169,7 @@ def baq_quantize(W, X, avg_bits: float, *, integer: bool = True, sensitivity: st
         levels = np.maximum(np.round(np.exp2(wf.bits)), 1.0)
         bits = np.log2(levels)
     res = gptq_quantize(W, H, bits, damp=damp, block_size=block_size)
-    return BAQResult(res.Q, bits, res.column_loss, C, wf.bits, wf.theta)
+    return BAQResult(res.Q, bits, res.column_loss, C, wf.bits, wf.theta, res.saturated)
 
 
 def synthetic_layer(m: int, n: int, N: int, sigma: float, *, seed: SeedLike,

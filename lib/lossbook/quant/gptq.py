@@ -51,6 +51,9 @@ class GPTQResult(NamedTuple):
         The :math:`\\lambda` added to the diagonal of ``H``.
     dead : ndarray of bool, shape (n,)
         Columns with :math:`H_{jj}=0` (never excited by the inputs); they are set to zero.
+    saturated : ndarray of int, shape (n,)
+        Entries of each column that the error feedback pushed more than half a step beyond the row's
+        grid (fitted on the original weights), so that rounding clipped them to the end of the grid.
     """
 
     Q: np.ndarray
@@ -58,6 +61,7 @@ class GPTQResult(NamedTuple):
     U_diag: np.ndarray
     damping: float
     dead: np.ndarray
+    saturated: np.ndarray | None = None
 
 
 def hessian_from_inputs(X) -> np.ndarray:
@@ -308,6 +312,7 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
     Wt = np.ascontiguousarray(W.T)
     Qt = np.zeros_like(Wt)
     loss = np.zeros(n)
+    sat = np.zeros(n, dtype=np.int64)
     d = np.diag(U)
     for i1 in range(0, n, B):
         i2 = min(i1 + B, n)
@@ -326,6 +331,9 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
                 xmin, xmax = _row_range(inside.T)
             w = W1[jj]
             q = _quantize_column(w, xmin, xmax, int(levels[j]))
+            if levels[j] > 1:
+                half = 0.5 * (xmax - xmin) / (levels[j] - 1)
+                sat[j] = int(np.count_nonzero(np.abs(w - q) > half * (1 + 1e-12)))
             Qt[j] = q
             e = w - q
             loss[j] = float(e @ e) / (2.0 * d[j] ** 2)
@@ -335,4 +343,4 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
         if i2 < n:
             Wt[i2:] -= U[i1:i2, i2:].T @ E
     Q = np.ascontiguousarray(Qt.T)
-    return GPTQResult(Q, loss, d.copy(), float(lam), dead)
+    return GPTQResult(Q, loss, d.copy(), float(lam), dead, sat)
