@@ -175,7 +175,7 @@ def test_broadcasting_over_grids():
         (lambda: complex_permittivity(1e9, 50.0, -1.0), "sigma"),
         (lambda: complex_permittivity(1e9, 50.0, 1.0, "other"), "convention"),
         (lambda: muscle_permittivity(1e9), "f"),
-        (lambda: validity(1.0, 1e9, 0.1, 0.2), "d"),
+        (lambda: validity(1.0, 1e9, 0.1, 0.2, 50 - 20j), "d"),
     ],
 )
 def test_invalid_inputs_raise_value_error_naming_the_parameter(call, match):
@@ -190,8 +190,8 @@ def test_complex_distance_is_a_type_error():
 
 def test_validity_flags_the_reactive_zone_and_small_bodies():
     lam = c / 434e6
-    v = validity(np.array([0.01, 0.3, lam, 5.0]), 434e6, 0.2, 0.005)
+    v = validity(np.array([0.01, 0.3, lam, 5.0]), 434e6, 0.2, 0.005, muscle_permittivity(434e6))
     assert v.far_zone.tolist() == [False, False, True, True]
     assert np.all(np.isinf(v.expected_error_db[:2]))
-    assert not bool(validity(1.0, 434e6, 0.05, 0.01).large_body)   # k0 R = 0.45
-    assert bool(validity(1.0, 5.8e9, 0.05, 0.01).large_body)       # k0 R = 6.1
+    assert not bool(validity(1.0, 434e6, 0.05, 0.01, muscle_permittivity(434e6)).large_body)   # k0 R = 0.45
+    assert bool(validity(1.0, 5.8e9, 0.05, 0.01, muscle_permittivity(5.8e9)).large_body)       # k0 R = 6.1

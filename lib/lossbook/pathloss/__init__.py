@@ -7,6 +7,7 @@
 """
 
 from .closed_form import (
+    CALIBRATED_RANGE,
     ERROR_BANDS,
     ValidityReport,
     boresight_power_density,
@@ -15,10 +16,12 @@ from .closed_form import (
     free_space_path_loss_db,
     friis_path_loss_db,
     interface_transmission,
+    measure_error_bands,
     surface_to_receiver_loss_db,
     validity,
     virtual_source_depth,
 )
+from .interfaces import off_boresight_factor_db, stack_transmission
 from .series import (
     SeriesTruncationWarning,
     SphereField,
@@ -32,6 +35,7 @@ from .series import (
 from .tissue import MUSCLE, complex_permittivity, muscle_permittivity, refractive_index
 
 __all__ = [
+    "CALIBRATED_RANGE",
     "ERROR_BANDS",
     "MUSCLE",
     "SeriesTruncationWarning",
@@ -53,6 +57,9 @@ __all__ = [
     "sphere_directivity_boresight",
     "sphere_power_out",
     "surface_to_receiver_loss_db",
+    "measure_error_bands",
+    "off_boresight_factor_db",
+    "stack_transmission",
     "validity",
     "virtual_source_depth",
 ]

@@ -23,6 +23,7 @@ from .._validate import check_array
 from .tissue import check_permittivity
 
 __all__ = [
+    "CALIBRATED_RANGE",
     "ERROR_BANDS",
     "ValidityReport",
     "boresight_power_density",
@@ -31,6 +32,7 @@ __all__ = [
     "free_space_path_loss_db",
     "friis_path_loss_db",
     "interface_transmission",
+    "measure_error_bands",
     "surface_to_receiver_loss_db",
     "validity",
     "virtual_source_depth",
@@ -339,12 +341,80 @@ class ValidityReport(NamedTuple):
     """Measured bound on ``abs(exact - closed form)`` (dB) for the body size; ``inf`` where none holds."""
 
 
-#: (lower bound on k0 R, bound on |exact - closed form| in dB), measured on the chapter's grid.
-ERROR_BANDS: tuple[tuple[float, float], ...] = ((4.5, 0.2), (2.5, 0.45), (1.8, 0.8))
+#: The tissues, bodies and frequencies on which :data:`ERROR_BANDS` were measured: complex permittivities
+#: with modulus of the refractive index |n| in [5.5, 9.5] and loss tangent -Im eps / Re eps in [0.2, 1.2]
+#: (high-water tissues: muscle, skin, most organs at 0.4-6 GHz), R in [5, 50] cm, d in [5, 30] mm,
+#: f in [434 MHz, 5.8 GHz]. Fat, bone or nearly lossless bodies lie outside it: there the sphere rings
+#: (internal reflections decay slowly) and ray optics errs by dB; validity() refuses them.
+CALIBRATED_RANGE: dict[str, tuple[float, float]] = {
+    "abs_n": (5.5, 9.5),
+    "loss_tangent": (0.2, 1.2),
+    "R": (0.05, 0.5),
+    "d": (0.005, 0.03),
+    "f": (434e6, 5.8e9),
+}
+
+#: (lower bound on k0 R, bound on abs(exact - closed form) in dB) over CALIBRATED_RANGE, far-zone receivers.
+#: Measured by measure_error_bands() (largest errors 0.205, 0.909, 1.377 dB) and rounded up to 0.05 dB;
+#: tests re-measure them and check them off the calibration grid, for several tissues.
+ERROR_BANDS: tuple[tuple[float, float], ...] = ((4.5, 0.25), (2.5, 0.95), (1.8, 1.4))
 
 
-def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike) -> ValidityReport:
-    r"""Flag where the closed form is accurate: far zone and electrically large body.
+def measure_error_bands(k0R_edges=(4.5, 2.5, 1.8), *, eps_real=(5.5, 8, 11, 15, 20, 27, 35, 45, 55, 65),
+                        loss_tangents=(0.2, 0.3, 0.5, 0.8, 1.2), freqs=(434e6, 915e6, 2.45e9, 5.8e9),
+                        radii=(0.05, 0.1, 0.2, 0.5), depths=(0.005, 0.01, 0.02, 0.03)) -> np.ndarray:
+    """Largest ``abs(exact - closed form)`` (dB) per electrical-size band, over a grid of tissues and bodies.
+
+    The calibration behind :data:`ERROR_BANDS`: every complex permittivity ``eps' (1 - j tan_delta)`` of the
+    grid whose refractive index lies in ``CALIBRATED_RANGE["abs_n"]``, every frequency, radius and depth
+    (``d < R``), and 16 far-zone receivers from ``max(lambda0, 0.1 m)`` to 10 m; the exact series
+    (:func:`~lossbook.pathloss.exact_free_space_path_loss_db`) against the closed form.
+
+    Parameters
+    ----------
+    k0R_edges : sequence of float
+        Lower ends of the bands (a point belongs to every band whose edge it reaches).
+    eps_real, loss_tangents, freqs, radii, depths : sequences of float
+        The grid.
+
+    Returns
+    -------
+    ndarray, shape (len(k0R_edges),)
+        Worst error (dB) in each band; ``nan`` for a band with no grid point.
+    """
+    from .series import exact_free_space_path_loss_db
+    from .tissue import refractive_index
+
+    lo_n, hi_n = CALIBRATED_RANGE["abs_n"]
+    worst = np.full(len(k0R_edges), np.nan)
+    for er in eps_real:
+        for td in loss_tangents:
+            eps = er * (1.0 - 1j * td)
+            if not lo_n <= abs(complex(refractive_index(eps))) <= hi_n:
+                continue
+            for f in freqs:
+                r = np.geomspace(max(C0 / f, 0.1), 10.0, 16)
+                for R in radii:
+                    k0R = 2 * np.pi * f / C0 * R
+                    for d in depths:
+                        if d >= R:
+                            continue
+                        err = float(np.max(np.abs(exact_free_space_path_loss_db(r, f, d, R, eps)
+                                                  - free_space_path_loss_db(r, f, d, R, eps))))
+                        for i, edge in enumerate(k0R_edges):
+                            if k0R >= edge:
+                                worst[i] = err if np.isnan(worst[i]) else max(worst[i], err)
+    return worst
+
+
+def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike, eps_c: ArrayLike) -> ValidityReport:
+    r"""Flag where the closed form is accurate for this tissue: far zone and electrically large body.
+
+    The error bounds were measured on high-water tissues only (:data:`CALIBRATED_RANGE`): the accuracy of
+    ray optics depends on the tissue, through the refractive index and the loss that damps internal
+    reflections. A permittivity outside that range is refused (``ValueError``), rather than given a
+    bound measured on another tissue; evaluate :func:`~lossbook.pathloss.exact_free_space_path_loss_db`
+    for it instead.
 
     Parameters
     ----------
@@ -356,29 +426,49 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike) -> Validity
         Body radius, m, in ``(0, inf]``.
     d : array_like
         Depth, m, in ``(0, R]``.
+    eps_c : array_like of complex
+        Complex relative permittivity of the tissue (either sign convention), broadcast with the rest;
+        ``abs(n)`` and the loss tangent must lie in :data:`CALIBRATED_RANGE`.
 
     Returns
     -------
     ValidityReport
         Boolean masks ``far_zone``, ``large_body``, the electrical size ``k0R`` and the measured
-        error bound ``expected_error_db`` (dB): 0.2 for ``k0R >= 4.5``, 0.45 for ``k0R >= 2.5``,
-        0.8 for ``k0R >= 1.8``, otherwise ``inf``; ``inf`` also where ``far_zone`` is False. The bounds
-        are the worst errors measured against the exact series for muscle (434 MHz to 5.8 GHz,
-        ``R`` 5 to 50 cm, ``d`` 5 to 30 mm, ``r`` from ``max(lambda0, 0.1 m)`` to 10 m), rounded up.
+        error bound ``expected_error_db`` (dB) of :data:`ERROR_BANDS` for the body size (``inf`` below
+        ``k0R = 1.8`` and where ``far_zone`` is False).
+
+    Raises
+    ------
+    ValueError
+        If the tissue lies outside the calibrated range (the message gives ``abs(n)`` and the loss tangent).
 
     Examples
     --------
-    >>> v = validity(1.0, 2.45e9, 0.1, 0.02)
+    >>> from lossbook.pathloss import muscle_permittivity
+    >>> v = validity(1.0, 2.45e9, 0.1, 0.02, muscle_permittivity(2.45e9))
     >>> bool(v.far_zone), bool(v.large_body), float(v.expected_error_db)
-    (True, True, 0.2)
+    (True, True, 0.25)
     """
+    from .tissue import refractive_index
+
     r = check_array(r, "r", low=0.0)
     f = check_array(f, "f", low=0.0, low_open=True)
     d, R = _depth_radius(d, R)
+    eps = check_permittivity(eps_c, "eps_c")
+    n_abs = np.abs(refractive_index(eps))
+    tand = np.abs(eps.imag) / np.where(eps.real > 0, eps.real, np.inf)
+    (lo_n, hi_n), (lo_t, hi_t) = CALIBRATED_RANGE["abs_n"], CALIBRATED_RANGE["loss_tangent"]
+    bad = (n_abs < lo_n) | (n_abs > hi_n) | (tand < lo_t) | (tand > hi_t) | (eps.real <= 0)
+    if np.any(bad):
+        i = int(np.flatnonzero(np.ravel(bad))[0])
+        raise ValueError(
+            f"eps_c is outside the range validity() is calibrated on (|n| in [{lo_n}, {hi_n}], loss tangent in "
+            f"[{lo_t}, {hi_t}]: high-water tissues); got |n| = {np.ravel(n_abs)[i]:.3g}, loss tangent "
+            f"{np.ravel(tand)[i]:.3g}. Evaluate exact_free_space_path_loss_db for this tissue instead.")
     lam0 = C0 / f
     k0R = 2.0 * np.pi * R / lam0
     far = r >= np.maximum(lam0, 0.1)
-    bound = np.full(np.broadcast_shapes(k0R.shape, far.shape), np.inf)
+    bound = np.full(np.broadcast_shapes(k0R.shape, far.shape, eps.shape), np.inf)
     for lo, b in reversed(ERROR_BANDS):
         bound = np.where(np.broadcast_to(k0R >= lo, bound.shape), b, bound)
     bound = np.where(far, bound, np.inf)
