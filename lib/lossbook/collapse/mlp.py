@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._rng import SeedLike, as_generator
+from .._torch import require_torch
 from .._validate import check_array, check_int, check_labels, check_real
 from .metrics import collapse_metrics
 
@@ -127,7 +128,7 @@ def train_mlp_collapse_grid(
     >>> len(traces), traces[0].epoch.tolist()
     (2, [0, 10, 20])
     """
-    import torch
+    torch = require_torch()
 
     X = check_array(X, "X", ndim=2, min_size=1)
     y = check_labels(y, "y", np.iinfo(np.int64).max)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._torch import require_torch
 from .._validate import check_array, check_labels, check_probability_vectors, check_real
 from ..losses import log_softmax
 
@@ -174,7 +175,7 @@ def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
     >>> bool(torch.allclose(l1, torch.nn.functional.cross_entropy(z, torch.tensor([0]), reduction="none")))
     True
     """
-    import torch
+    torch = require_torch()
 
     tau = _check_tau(tau)
     if reduction not in ("none", "mean", "sum"):

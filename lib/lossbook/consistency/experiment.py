@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._rng import SeedLike, as_generator
+from .._torch import require_torch
 from .._validate import check_array, check_int, check_real
 from ..losses import softmax
 from .gaps import population_excess_risks
@@ -147,7 +148,7 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     >>> tr.steps.tolist()
     [0, 10, 20]
     """
-    import torch
+    torch = require_torch()
 
     if not isinstance(task, MixtureTask):
         raise TypeError(f"task must be a MixtureTask (see make_mixture_task), got {type(task).__name__}")
@@ -171,7 +172,7 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
 
 
 def _train(task, tau, model, hidden, m_train, m_eval, steps, lr, log_every, rng):
-    import torch
+    torch = require_torch()
 
     from .comp_sum import comp_sum_loss_torch
 
