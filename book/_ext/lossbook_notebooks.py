@@ -681,7 +681,7 @@ class Converter:
                 self.numbered("proof", None)
                 lines = self.blocks(content)
                 title = f"*Proof ({self.inline(arg)}).*" if arg else "*Proof.*"
-                return _lead(title, lines) + ["", "∎", ""]
+                return _end_mark(_lead(title, lines)) + [""]
             item = self.numbered(kind, label)
             number = item.number if item and item.number else kind.capitalize()
             head = f"**{number}**" + (f" ({self.inline(arg)})" if arg else "") + "."
@@ -840,6 +840,18 @@ def _lead(head: str, lines: list[str]) -> list[str]:
     if first and re.match(r"^([A-Za-z0-9(*_\"'`\[]|\$(?!\$))", first) and not lines[0].startswith("    "):
         return ["", f"{head} {lines[0]}", *lines[1:]]
     return ["", head, "", *lines]
+
+
+def _end_mark(lines: list[str]) -> list[str]:
+    """End a proof with ∎: on its last line when that is prose, else as a paragraph of its own."""
+    lines = list(lines)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    last = lines[-1].strip() if lines else ""
+    if last and not re.match(r"^(\$\$|\||[-*+] |\d+[.)] |<|`|~|\\end|#)", last) and not last.endswith("$$"):
+        lines[-1] = lines[-1].rstrip() + " ∎"
+        return lines
+    return [*lines, "", "∎"]
 
 
 def _block(title: str, lines: list[str], dropdown: bool) -> list[str]:
