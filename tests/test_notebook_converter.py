@@ -7,6 +7,7 @@ notebooks of the real book are checked in tests/site/test_notebooks.py after a b
 
 from __future__ import annotations
 
+import base64
 import copy
 import html
 import importlib.util
@@ -45,6 +46,9 @@ PAGE = "\n".join([
     r'</figure>',
     r'<figure class="align-default" id="fig-glued"><img src="y.png"/><figcaption><p>',
     r'<span class="caption-number">Figure 4.3 </span><span class="caption-text">Glued</span></p></figcaption>',
+    r'</figure>',
+    r'<figure class="align-default" id="fig-file"><img src="z.png"/><figcaption><p>',
+    r'<span class="caption-number">Figure 4.4 </span><span class="caption-text">From a file.</span></p></figcaption>',
     r'</figure></section>',
     r'<section id="exercises"><h2><span class="section-number">4.2. </span>Exercises',
     r'<a class="headerlink" href="#exercises">#</a></h2>',
@@ -71,6 +75,7 @@ CHAPTER_MD = [
     "```python\nprint('{glue:text}`not_a_role`')  # code blocks stay verbatim\n```\n\n"
     "% a MyST comment\n+++\nEnd.",
     "```{glue:figure} glued_fig\n:name: fig-glued\n\nThe glued figure.\n```\n\nAfter the figure.",
+    "```{figure} pic.png\n:name: fig-file\n\nFrom a file.\n```\n\n"
     "## Exercises\n\n```{exercise}\n:label: ex-a\nDo it.\n```\n\n```{solution} ex-a\n:class: dropdown\nDone.\n```",
 ]
 
@@ -120,7 +125,10 @@ def _write_book(tmp_path: Path):
     (exec_dir / "book" / "part" / "ch.glue.json").write_text(json.dumps(glue))
     (exec_dir / "book" / "other.glue.json").write_text(json.dumps({"answer": _glue("answer", {"text/plain": "42"})}))
     (tmp_path / "refs.bib").write_text(BIB)
+    (tmp_path / "book" / "part").mkdir(parents=True)
+    (tmp_path / "book" / "part" / "pic.png").write_bytes(base64.b64decode(PNG))
     return nbconv.Book(html_dir=html_dir, exec_dir=exec_dir, macros=MACROS, bibfiles=[tmp_path / "refs.bib"],
+                       src_dir=tmp_path,
                        repo_url="https://github.com/org/repo", branch="main", site_url="https://org.github.io/repo/",
                        docs=["book/part/ch", "book/other"])
 
@@ -200,7 +208,8 @@ def test_every_figure_is_an_image_output_followed_by_its_caption(converted):
     nb, _ = converted
     cells = nb["cells"]
     captions = [i for i, c in enumerate(cells) if nbconv.FIGURE_CAPTION_TAG in c["metadata"].get("tags", [])]
-    assert [cells[i]["source"] for i in captions] == ["**Figure 4.2.** A caption", "**Figure 4.3.** The glued figure."]
+    assert [cells[i]["source"] for i in captions] == [
+        "**Figure 4.2.** A caption", "**Figure 4.3.** The glued figure.", "**Figure 4.4.** From a file."]
     for i in captions:
         assert any("image/png" in o.get("data", {}) for o in cells[i - 1]["outputs"])
     assert "After the figure." in cells[captions[1] + 1]["source"]

@@ -59,8 +59,9 @@ KEEP_CELL_METADATA = ("tags", "jupyter", "collapsed", "scrolled", "editable", "d
 ADMONITIONS = ("note", "warning", "tip", "important", "hint", "caution", "attention", "danger", "error",
                "seealso", "todo")
 PASS_THROUGH_DIRECTIVES = ("margin", "sidebar", "epigraph", "pull-quote", "highlights", "div", "container",
-                           "topic", "rubric", "card", "grid", "grid-item", "grid-item-card", "tab-set", "tab-item",
-                           "centered", "only", "compound", "line-block", "parsed-literal")
+                           "grid", "grid-item", "tab-set", "centered", "only", "compound", "line-block",
+                           "parsed-literal")  # their argument is not a title
+IMAGE_FILES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 DROPPED_DIRECTIVES = ("tableofcontents", "toctree", "contents", "index", "meta", "highlight", "currentmodule",
                       "default-role", "role", "include", "literalinclude", "seealso-index", "claims-ledger",
                       "nb-exec-table")
@@ -216,6 +217,7 @@ class Book:
     exec_dir: Path
     macros: dict
     bibfiles: list[Path] = field(default_factory=list)
+    src_dir: Path | None = None  # the book's source root (for pictures that a page shows from a file)
     repo_url: str = ""
     branch: str = "main"
     site_url: str = ""
@@ -385,6 +387,15 @@ class Converter:
         if target.startswith("/"):
             return posixpath.normpath(target.lstrip("/"))
         return posixpath.normpath(posixpath.join(posixpath.dirname(self.docname), target))
+
+    def picture(self, target: str) -> Path | None:
+        """The file of a picture referenced from this page (relative to it, or absolute from the root)."""
+        if self.book.src_dir is None or re.match(r"^[a-z][a-z0-9+.-]*:", target, flags=re.I):
+            return None
+        rel = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(posixpath.join(posixpath.dirname(self.docname), target))
+        path = Path(self.book.src_dir) / rel
+        return path if path.is_file() else None
 
     def doc_link(self, docname: str, anchor: str = "") -> str:
         if docname in self.book.docs:  # another notebook: a relative link works in Jupyter and Colab
@@ -710,10 +721,23 @@ class Converter:
         if name in ("glue:figure", "glue", "glue:", "glue:any", "glue:md", "glue:math"):
             return self.glue_directive(name, arg, opts, content)
         if name in ("figure", "image"):
-            alt = opts.get("alt", "")
-            lines = [f"![{alt}]({arg})", ""]
+            # a picture from a file: shown as an image output, which Jupyter and Colab both display
+            # (Colab shows neither cell attachments nor files beside the notebook)
+            path = self.picture(arg)
+            mime = IMAGE_FILES.get(path.suffix.lower()) if path is not None else None
+            if mime is None:
+                lines = [f"![{opts.get('alt', '')}]({arg})", ""]
+            else:
+                import base64
+
+                data = {mime: base64.b64encode(path.read_bytes()).decode(), "text/plain": f"<{path.name}>"}
+                marker = self.image_cell({"data": data}, f"# {path.name}, shown by the page from a file")
+                lines = ["", marker, ""]
             if name == "figure":
-                lines += self.caption(label, content)
+                caption = self.caption(label, content)
+                if mime and caption:
+                    caption = [f"{CELL_BREAK}caption", *caption, f"{CELL_BREAK}split"]
+                lines = lines[:-1] + caption + [""]
             return lines
         if name == "table":
             return self.caption(label, [arg] if arg else [], kind="table") + self.blocks(content) + [""]
@@ -760,7 +784,8 @@ class Converter:
             return [md_escape(_text(data.get("text/plain", ""))), ""]
         marker = self.image_cell(output, f"# The figure below was drawn by an earlier cell (glue key {arg!r}).")
         if name == "glue:figure":
-            return ["", marker, *self.caption(opts.get("name"), content), f"{CELL_BREAK}split", ""]
+            caption = self.caption(opts.get("name"), content)
+            return ["", marker, *([f"{CELL_BREAK}caption", *caption, f"{CELL_BREAK}split"] if caption else []), ""]
         return ["", marker, ""]
 
 
@@ -987,17 +1012,19 @@ def convert(book: Book, docname: str, executed: dict) -> tuple[dict, list[str]]:
         if cell.get("cell_type") == "markdown":
             conv.inserted_cells = []
             text = conv.markdown(source)
-            for piece in re.split(rf"({re.escape(CELL_BREAK)}(?:\d+|split))", text):
-                if piece == f"{CELL_BREAK}split":
-                    continue
+            caption_next = False
+            for piece in re.split(rf"({re.escape(CELL_BREAK)}(?:\d+|split|caption))", text):
                 if piece.startswith(CELL_BREAK):
-                    extra = conv.inserted_cells[int(piece[len(CELL_BREAK):])]
-                    cells.append(_code_cell(extra["source"], extra["outputs"],
-                                            metadata={"jupyter": {"source_hidden": True}}))
+                    what = piece[len(CELL_BREAK):]
+                    if what == "caption":  # the next piece is the caption of the image just inserted
+                        caption_next = True
+                    elif what.isdigit():
+                        extra = conv.inserted_cells[int(what)]
+                        cells.append(_code_cell(extra["source"], extra["outputs"],
+                                                metadata={"jupyter": {"source_hidden": True}}))
                 elif piece.strip():
-                    cells.append(_markdown_cell(_tidy(piece)))
-            # a caption right after an inserted figure cell is that figure's caption
-            _tag_captions(cells)
+                    cells.append(_markdown_cell(_tidy(piece), tags=[FIGURE_CAPTION_TAG] if caption_next else None))
+                    caption_next = False
         elif cell.get("cell_type") == "code":
             meta = cell.get("metadata", {})
             cells.append(_code_cell(source, _clean_outputs(cell.get("outputs", [])), _code_metadata(meta)))
@@ -1030,15 +1057,6 @@ def convert(book: Book, docname: str, executed: dict) -> tuple[dict, list[str]]:
 def _tidy(text: str) -> str:
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip("\n")
-
-
-def _tag_captions(cells: list[dict]) -> None:
-    for prev, cell in zip(cells, cells[1:], strict=False):
-        if (cell["cell_type"] == "markdown" and prev["cell_type"] == "code"
-                and prev["metadata"].get("jupyter", {}).get("source_hidden")
-                and prev["source"].startswith("# The figure below was drawn")
-                and FIGURE_CAPTION_TAG not in cell["metadata"].get("tags", [])):
-            cell["metadata"]["tags"] = [FIGURE_CAPTION_TAG]
 
 
 def convert_book(book: Book, out_dirs: list[Path]) -> dict[str, list[str]]:
@@ -1154,7 +1172,7 @@ def _book_from_app(app) -> Book:
     exec_dir = outdir.parent / "jupyter_execute"
     docs = [d for d in _reading_order(app) if (exec_dir / f"{d}.ipynb").exists()]
     return Book(
-        html_dir=outdir, exec_dir=exec_dir, macros=dict(tex.get("macros", {})),
+        html_dir=outdir, exec_dir=exec_dir, macros=dict(tex.get("macros", {})), src_dir=srcdir,
         bibfiles=[srcdir / b for b in getattr(cfg, "bibtex_bibfiles", [])],
         repo_url=opts.get("repository_url", ""), branch=opts.get("repository_branch", "") or "main",
         site_url=site_url_from(cfg.html_baseurl, opts.get("repository_url", "")),
@@ -1283,7 +1301,7 @@ def book_from_config(root: Path, build: Path) -> Book:
 
     docs = [d for d in toc_files(root) if (exec_dir / f"{d}.ipynb").exists()]
     return Book(
-        html_dir=build / "html", exec_dir=exec_dir,
+        html_dir=build / "html", exec_dir=exec_dir, src_dir=root,
         macros=dict(((sphinx_cfg.get("mathjax3_config") or {}).get("tex") or {}).get("macros") or {}),
         bibfiles=[root / b for b in cfg.get("bibtex_bibfiles", [])],
         repo_url=repo.get("url", ""), branch=repo.get("branch", "main"),
