@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "_build"
@@ -104,8 +105,10 @@ def test_page_buttons_open_the_converted_notebook(doc):
     for href in downloads:
         target = Path(unquote(urlparse(urljoin(page_url, href)).path))
         assert target == BUILD / "html" / nbconv.NOTEBOOK_DIR / nbconv.notebook_relpath(doc), href
-    opts = (BOOK.repo_url, "https://mybinder.org", "https://colab.research.google.com", "jupyterlab")
-    urls = nbconv.launch_urls(BOOK, doc, *opts[1:])
+    launch = yaml.safe_load((ROOT / "_config.yml").read_text())["launch_buttons"]
+    urls = nbconv.launch_urls(BOOK, doc, launch.get("binderhub_url", ""), launch.get("colab_url", ""),
+                              launch.get("notebook_interface", ""))
+    assert launch.get("notebook_interface") == "jupyterlab" and set(urls) == {"Binder", "Colab"}
     for name, url in urls.items():
         assert f'href="{url.replace("&", "&amp;")}"' in html, f"{doc}: {name} button does not open {url}"
 
