@@ -29,7 +29,7 @@ def main(chapter: str) -> int:
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     cfg["execute"]["cache"] = str(out / ".jupyter_cache")
     ext = str(ROOT / "book" / "_ext")
-    cfg["sphinx"]["local_extensions"] = {"lossbook_ledger": ext, "lossbook_site": ext, "lossbook_reference": ext}
+    cfg["sphinx"]["local_extensions"] = {name: ext for name in cfg["sphinx"]["local_extensions"]}
     (out / "_config.yml").write_text(yaml.safe_dump(cfg))
     cmd = [str(ROOT / ".venv" / "bin" / "jupyter-book"), "build", str(ROOT), "--toc", str(out / "_toc.yml"),
            "--config", str(out / "_config.yml"), "--path-output", str(out), "-W", "--keep-going"]

@@ -18,9 +18,10 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 import yaml
+from conftest import HTML, chapter_pages
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "_build"
+BUILD = HTML.parent  # _build, or a one-chapter build's folder (LOSSBOOK_SITE_DIR)
 _spec = importlib.util.spec_from_file_location("lossbook_notebooks", ROOT / "book" / "_ext" / "lossbook_notebooks.py")
 nbconv = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("lossbook_notebooks", nbconv)
@@ -42,20 +43,13 @@ def _markdown(nb: dict) -> str:
 
 def test_every_executed_page_has_its_notebook_in_the_build_and_beside_the_site(site_url):
     del site_url  # only guarantees that a build exists (or fails under CI)
-    chapters = [f for f in nbconv_toc() if f.count("/") == 2]  # book/<part>/<slug>
+    chapters = [p.removesuffix(".html") for p in chapter_pages()]
     assert chapters and set(chapters) <= set(DOCS), f"chapters without a notebook: {set(chapters) - set(DOCS)}"
     for doc in DOCS:
         built = BUILD / nbconv.NOTEBOOK_DIR / nbconv.notebook_relpath(doc)
-        published = BUILD / "html" / nbconv.NOTEBOOK_DIR / nbconv.notebook_relpath(doc)
+        published = HTML / nbconv.NOTEBOOK_DIR / nbconv.notebook_relpath(doc)
         assert built.exists() and published.exists(), doc
         assert built.read_bytes() == published.read_bytes(), f"{doc}: the published notebook differs"
-
-
-def nbconv_toc() -> list[str]:
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    from lossbook_ledger import toc_files
-
-    return toc_files(ROOT)
 
 
 @pytest.mark.parametrize("doc", DOCS)
@@ -75,7 +69,7 @@ def test_notebook_passes_the_checks(doc):
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_notebook_numbers_are_the_sites(doc):
-    page = nbconv.SitePage(BUILD / "html" / f"{doc}.html")
+    page = nbconv.SitePage(HTML / f"{doc}.html")
     nb = _notebook(doc)
     text = _markdown(nb)
     missing = []
@@ -98,13 +92,13 @@ def test_notebook_numbers_are_the_sites(doc):
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_page_buttons_open_the_converted_notebook(doc):
-    html = (BUILD / "html" / f"{doc}.html").read_text(encoding="utf-8")
-    page_url = (BUILD / "html" / f"{doc}.html").as_uri()
+    html = (HTML / f"{doc}.html").read_text(encoding="utf-8")
+    page_url = (HTML / f"{doc}.html").as_uri()
     downloads = [h for h in re.findall(r'href="([^"]+\.ipynb)"', html) if not h.startswith("http")]
     assert downloads, f"{doc}: no .ipynb download link"
     for href in downloads:
         target = Path(unquote(urlparse(urljoin(page_url, href)).path))
-        assert target == BUILD / "html" / nbconv.NOTEBOOK_DIR / nbconv.notebook_relpath(doc), href
+        assert target == HTML / nbconv.NOTEBOOK_DIR / nbconv.notebook_relpath(doc), href
     launch = yaml.safe_load((ROOT / "_config.yml").read_text())["launch_buttons"]
     urls = nbconv.launch_urls(BOOK, doc, launch.get("binderhub_url", ""), launch.get("colab_url", ""),
                               launch.get("notebook_interface", ""))
