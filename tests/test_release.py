@@ -189,7 +189,9 @@ args = [None for p in inspect.signature(f).parameters.values()
 kwargs = {{p.name: None for p in inspect.signature(f).parameters.values()
           if p.default is p.empty and p.kind == p.KEYWORD_ONLY}}
 try:
-    f(*args, **kwargs)
+    result = f(*args, **kwargs)
+    if hasattr(result, "__enter__"):  # a @contextmanager runs its body on entry
+        result.__enter__()
 except ImportError as exc:
     assert "pip install lossbook[torch]" in str(exc), str(exc)
     print("ok {module}.{name}")
