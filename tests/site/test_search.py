@@ -12,6 +12,7 @@ import contextlib
 import re
 
 import pytest
+from conftest import HTML, chapter_pages
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_site import PAGES, _wait_for_mathjax
 
@@ -30,8 +31,29 @@ def _snippets(page) -> list[dict]:
     })""")
 
 
-@pytest.mark.parametrize("query", ["softmax", "regret"])
-def test_search_snippets_show_typeset_formulas_not_tex(offline_page, site_url, query):
+def _query_near_a_formula() -> str:
+    """A word whose snippet will hold an inline formula: Sphinx cuts the snippet around the first
+    occurrence of the word's stem in the page text, so pick a word whose stem first occurs next to
+    an inline formula of a chapter (display equations are not part of that text)."""
+    from bs4 import BeautifulSoup
+    from snowballstemmer import stemmer
+
+    stem = stemmer("porter").stemWord
+    for path in chapter_pages():
+        soup = BeautifulSoup((HTML / path).read_text(encoding="utf-8"), "html.parser")
+        main = soup.find(attrs={"role": "main"}) or soup
+        for el in main.select("div.math, span.eqno, .headerlink, script, style"):
+            el.decompose()
+        text = main.get_text().lower()
+        for m in re.finditer(r"\b[a-z]{8,}\b", text):
+            first = text.find(stem(m.group(0)))
+            if first == m.start() and "\\(" in text[max(0, first - 60):first + 60]:
+                return m.group(0)
+    pytest.fail("no word next to an inline formula on any chapter page")
+
+
+def test_search_snippets_show_typeset_formulas_not_tex(offline_page, site_url):
+    query = _query_near_a_formula()
     page = offline_page.page
     page.goto(f"{site_url}/search.html?q={query}", wait_until="load")
     page.wait_for_selector("#search-results li p.context", timeout=20_000)
