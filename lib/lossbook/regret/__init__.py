@@ -22,12 +22,14 @@ from .estimators import (
     feature_covariance,
     magnitude_reduce,
     mgr_inverse,
+    negative_estimate_probability,
     q_hat,
 )
 from .experiments import SlopeFit, fit_regret_slope, regret_grid, tune_constants
 from .ftrl import log_barrier_ftrl_step, negative_entropy_ftrl_step
 from .learners import (
     DilatedBonusBaseline,
+    ExpWeightsPolicyOptimizer,
     LearningRates,
     LogBarrierPolicyOptimizer,
     MagnitudeReducedPolicyOptimizer,
@@ -38,6 +40,7 @@ from .learners import (
 __all__ = [
     "DilatedBonusBaseline",
     "EstimatorMeans",
+    "ExpWeightsPolicyOptimizer",
     "LearningRates",
     "LinearMDP",
     "LogBarrierPolicyOptimizer",
@@ -55,6 +58,7 @@ __all__ = [
     "make_loss_schedule",
     "mgr_inverse",
     "negative_entropy_ftrl_step",
+    "negative_estimate_probability",
     "occupancy",
     "policy_values",
     "q_hat",

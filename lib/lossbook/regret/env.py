@@ -235,6 +235,16 @@ def _check_table(mdp: LinearMDP, ell, name: str) -> np.ndarray:
 def uniform_policy(mdp: LinearMDP) -> np.ndarray:
     """The uniform policy ``pi[h, s, a] = 1/A``, shape (H, S, A).
 
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment (only its shape ``(H, S, A)`` is used).
+
+    Returns
+    -------
+    ndarray, shape (H, S, A)
+        Every entry ``1/A``.
+
     Examples
     --------
     >>> uniform_policy(make_linear_mdp(1, 2, 4, 3, seed=0))[0, 0].tolist()
@@ -250,6 +260,15 @@ def policy_values(mdp: LinearMDP, pi, ell) -> tuple[np.ndarray, np.ndarray]:
     ``Q[h, s, a] = ell[h, s, a] + sum_s' P[h, s, a, s'] V[h + 1, s']`` and
     ``V[h, s] = sum_a pi[h, s, a] Q[h, s, a]`` (chapter eq. :eq:`amdp-bellman`). The value of the
     episode is ``rho @ V[0]``.
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    pi : array_like, shape (H, S, A)
+        Markov policy; each ``pi[h, s]`` is a probability vector.
+    ell : array_like, shape (H, S, A)
+        Loss of every state-action pair of every layer.
 
     Returns
     -------
@@ -278,6 +297,18 @@ def policy_values(mdp: LinearMDP, pi, ell) -> tuple[np.ndarray, np.ndarray]:
 def occupancy(mdp: LinearMDP, pi) -> np.ndarray:
     """State occupancy ``mu[h, s] = Pr(s_h = s)`` under ``pi`` (forward recursion), shape (H, S).
 
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    pi : array_like, shape (H, S, A)
+        Markov policy; each ``pi[h, s]`` is a probability vector.
+
+    Returns
+    -------
+    ndarray, shape (H, S)
+        Each row is a probability vector.
+
     Examples
     --------
     >>> mdp = make_linear_mdp(3, 4, 2, 3, seed=0)
@@ -299,6 +330,13 @@ def best_fixed_policy(mdp: LinearMDP, ell_cum) -> tuple[np.ndarray, float]:
     Because the transitions do not change with ``k``, ``sum_k V^pi_k = V^pi(sum_k ell_k)``; the
     minimum over all (randomised, Markov) policies is attained by a deterministic policy found by
     backward dynamic programming (chapter eq. :eq:`amdp-comparator`).
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    ell_cum : array_like, shape (H, S, A)
+        Sum of the loss tables of all episodes.
 
     Returns
     -------

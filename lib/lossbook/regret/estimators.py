@@ -19,6 +19,7 @@ from .._validate import check_array, check_int, check_probability_vectors, check
 from .env import LinearMDP, _check_mdp, _check_policy, _check_table, occupancy, policy_values
 
 __all__ = [
+    "negative_estimate_probability",
     "EstimatorMeans",
     "estimator_means",
     "feature_covariance",
@@ -42,6 +43,11 @@ def magnitude_reduce(values, probs) -> np.ndarray:
     probs : array_like, shape (n,)
         Probabilities (non-negative, summing to 1).
 
+    Returns
+    -------
+    ndarray, shape (n,)
+        The value ``hatZ`` takes where ``Z = values[i]``.
+
     Examples
     --------
     >>> magnitude_reduce([-100.0, 1.0], [0.01, 0.99])
@@ -56,6 +62,18 @@ def magnitude_reduce(values, probs) -> np.ndarray:
 
 def feature_covariance(mdp: LinearMDP, pi) -> np.ndarray:
     """Per-layer covariance ``Sigma_h = E_{s ~ mu_h^pi} sum_a pi(a|s) phi(s,a) phi(s,a)^T``, shape (H, d, d).
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    pi : array_like, shape (H, S, A)
+        The policy whose occupancy weights the features.
+
+    Returns
+    -------
+    ndarray, shape (H, d, d)
+        Symmetric positive semi-definite ``Sigma_h`` for every layer.
 
     Examples
     --------
@@ -76,6 +94,24 @@ def q_hat(mdp: LinearMDP, h: int, sigma_plus, state: int, action: int, loss_to_g
 
     ``hatQ(s, a) = phi(s, a)^T sigma_plus phi(s_h, a_h) L_h`` where ``(s_h, a_h) = (state, action)``
     was visited at layer ``h`` and ``L_h`` is the observed loss-to-go.
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    h : int
+        Layer, ``0 <= h < H``.
+    sigma_plus : array_like, shape (d, d)
+        The (estimated) inverse covariance ``(gamma I + Sigma_h)^{-1}``.
+    state, action : int
+        The visited pair ``(s_h, a_h)``, ``0 <= state < S``, ``0 <= action < A``.
+    loss_to_go : float
+        Observed loss from layer ``h`` to the end of the episode, finite.
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        ``hatQ(s, a)`` for every pair of layer ``h``.
 
     Examples
     --------
@@ -113,6 +149,11 @@ def mgr_inverse(samples, beta: float, gamma: float) -> np.ndarray:
     gamma : float
         Regulariser, >= 0.
 
+    Returns
+    -------
+    ndarray, shape (d, d)
+        The estimate ``beta sum_{j=0}^{M} A_j`` (``beta`` times the identity when ``M = 0``).
+
     Examples
     --------
     >>> S = np.array([[[2.0]]] * 60)          # a deterministic 1-d "sample" equal to 2
@@ -139,7 +180,19 @@ def mgr_inverse(samples, beta: float, gamma: float) -> np.ndarray:
 
 
 class EstimatorMeans(NamedTuple):
-    """Exact expectations (over one episode of ``pi``) of the Q estimators, each of shape (H, S, A)."""
+    """Exact expectations (over one episode of ``pi``) of the Q estimators, each of shape (H, S, A).
+
+    Attributes
+    ----------
+    Q : ndarray, shape (H, S, A)
+        True action values ``Q^pi`` (the target).
+    plain : ndarray, shape (H, S, A)
+        Mean of the plain linear estimate (eq. :eq:`amdp-unbiased`).
+    mr_oracle : ndarray, shape (H, S, A)
+        Mean of the magnitude-reduced estimate with the exact correction.
+    mr_plugin : ndarray, shape (H, S, A)
+        Mean of the loss-free plug-in magnitude-reduced estimate (eq. :eq:`amdp-plugin-bias`).
+    """
 
     Q: np.ndarray
     plain: np.ndarray
@@ -158,6 +211,21 @@ def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMea
     * MR-plug-in (loss-free): ``max(hatQ,0) + L_h E[min(c,0)]``; its mean differs from the plain one
       by ``V_h E[min(c,0)] - E[min(c,0) Q]`` (eq. :eq:`amdp-plugin-bias`), which is zero only when
       ``c`` and ``Q`` are uncorrelated under the learner's own play.
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    pi : array_like, shape (H, S, A)
+        The policy that generates the episode.
+    ell : array_like, shape (H, S, A)
+        Loss table of the episode.
+    gamma : float, default 0
+        Covariance regulariser, ``>= 0``.
+
+    Returns
+    -------
+    EstimatorMeans
 
     Raises
     ------
@@ -197,3 +265,54 @@ def estimator_means(mdp: LinearMDP, pi, ell, gamma: float = 0.0) -> EstimatorMea
         neg = np.minimum(c, 0.0)
         plug[h] = plain[h] + ((w @ q) * (neg @ w) - neg @ (w * q)).reshape(mdp.S, mdp.A)
     return EstimatorMeans(Q=Q, plain=plain, mr_oracle=plain.copy(), mr_plugin=plug)
+
+
+def negative_estimate_probability(mdp: LinearMDP, pi, ell, eta: float, gamma: float) -> float:
+    r"""Probability, over one episode of ``pi``, that ``eta * min_{s,a} hatQ(s,a) < -1`` (horizon ``H = 1``).
+
+    The classical exponential-weights bound needs every loss estimate to be at least ``-1/eta``. With the
+    plain estimator :eq:`amdp-qhat` at ``H = 1``, the sample ``(s', a')`` of the episode gives
+    ``hatQ(s,a) = c(s,a; s',a') ell(s',a')`` with ``c = phi(s,a)^T (gamma I + Sigma)^{-1} phi(s',a')``, so the
+    probability is ``sum_{s',a'} rho(s') pi(a'|s') 1[eta ell(s',a') min_{s,a} c(s,a; s',a') < -1]``, computed
+    exactly.
+
+    Parameters
+    ----------
+    mdp : LinearMDP
+        With ``H = 1`` (for longer horizons the loss-to-go is random and the event has no closed form here).
+    pi : array_like, shape (1, S, A)
+        The learner's policy for the episode.
+    ell : array_like, shape (1, S, A)
+        The episode's losses, in ``[0, 1]``.
+    eta : float
+        Learning rate, ``> 0``.
+    gamma : float
+        Covariance regulariser, ``>= 0`` (``0`` needs a non-singular covariance).
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from lossbook.regret import make_linear_mdp, uniform_policy
+    >>> mdp = make_linear_mdp(1, 3, 2, 3, seed=0)
+    >>> negative_estimate_probability(mdp, uniform_policy(mdp), np.full((1, 3, 2), 0.5), 1e-3, 1.0)
+    0.0
+    """
+    mdp = _check_mdp(mdp)
+    if mdp.H != 1:
+        raise ValueError(f"mdp must have horizon H = 1 (the event is computed exactly only there), got H = {mdp.H}")
+    pi = _check_policy(mdp, pi)
+    ell = _check_table(mdp, ell, "ell")
+    eta = check_real(eta, "eta", low=0.0, low_open=True)
+    gamma = check_real(gamma, "gamma", low=0.0)
+    Sig = feature_covariance(mdp, pi)[0] + gamma * np.eye(mdp.d)
+    if not np.linalg.cond(Sig) < 1e12:
+        raise ValueError(f"gamma must be > 0 when the policy's covariance is (numerically) singular, got {gamma}")
+    F = mdp.phi[0].reshape(-1, mdp.d)
+    c = F @ np.linalg.solve(Sig, F.T)                      # c[(s,a), (s',a')]
+    worst = eta * c.min(axis=0) * ell[0].ravel()           # most negative eta * hatQ, per sample (s', a')
+    w = (mdp.rho[:, None] * pi[0]).ravel()
+    return float(np.sum(w[worst < -1.0]))

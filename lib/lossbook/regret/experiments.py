@@ -67,6 +67,11 @@ def fit_regret_slope(
     seed : int, SeedSequence or Generator
         Randomness of the bootstrap.
 
+    Returns
+    -------
+    SlopeFit
+        Slope, its bootstrap interval, the local slopes and the mean regret at each ``K``.
+
     Raises
     ------
     ValueError
@@ -121,6 +126,24 @@ def regret_grid(learner, mdp: LinearMDP, schedule, K_values, seeds) -> np.ndarra
     Each ``K`` is a separate run with rates tuned for that horizon (fixed-horizon tuning, as in
     the theorems); the instance ``(mdp, schedule)`` is fixed and only the trajectories' seeds vary.
 
+    Parameters
+    ----------
+    learner : object
+        Any learner with a ``run(mdp, schedule, K, seed=...)`` method returning a :class:`RegretRun`.
+    mdp : LinearMDP
+        The environment.
+    schedule : array_like, shape (K_total, H, d)
+        Loss parameters, ``K_total >= max(K_values)``.
+    K_values : sequence of int
+        Horizons, each ``>= 1``.
+    seeds : sequence of int
+        Trajectory seeds (one run per seed and horizon).
+
+    Returns
+    -------
+    ndarray, shape (n_K, n_seeds)
+        ``RegretRun.pseudo_regret`` of every run.
+
     Examples
     --------
     >>> from lossbook.regret import make_linear_mdp, make_loss_schedule, LogBarrierPolicyOptimizer
@@ -145,6 +168,25 @@ def tune_constants(learner_cls: type, mdp: LinearMDP, schedule, K0: int, *, c_et
     The chosen constants are then frozen and only the theoretical K-exponents change with ``K``;
     retuning at every ``K`` would bend the measured slope. Use tuning seeds disjoint from the
     evaluation seeds.
+
+    Parameters
+    ----------
+    learner_cls : type
+        A learner class taking ``(c_eta, c_beta, c_gamma, **kwargs)``.
+    mdp : LinearMDP
+        The environment.
+    schedule : array_like, shape (K_total, H, d)
+        Loss parameters, ``K_total >= K0``.
+    K0 : int
+        The tuning horizon, ``>= 1``.
+    c_eta_grid, c_beta_grid : sequence of float
+        Candidate constants (``c_eta > 0``, ``c_beta >= 0``).
+    seeds : sequence of int
+        Tuning seeds.
+    c_gamma : float, default 1
+        Fixed regulariser constant, ``> 0``.
+    **kwargs
+        Passed to ``learner_cls`` (e.g. ``mode="plugin"``).
 
     Returns
     -------

@@ -9,10 +9,14 @@ Three learners share one episode loop (chapter section "The algorithms"):
   minus the bonus, same exponents (Algorithm 2, reconstructed; ``mode="oracle"`` computes
   ``E[min(hatQ, 0)]`` with the true current losses, ``mode="plugin"`` without them);
 * :class:`DilatedBonusBaseline` - exponential weights on ``hatQ - B`` with ``eta = c_eta K^{-2/3}``,
-  ``gamma = c_gamma K^{-2/3}``, ``beta = c_beta K^{-1/3}`` (the K^{2/3} method of Luo, Wei and Lee 2021).
+  ``gamma = c_gamma K^{-2/3}``, ``beta = c_beta K^{-1/3}`` (the K^{2/3} method of Luo, Wei and Lee 2021);
+* :class:`ExpWeightsPolicyOptimizer` - the ablation: exponential weights on the plain ``hatQ - B`` with the
+  ``sqrt(K)`` rates of Algorithm 1, i.e. neither a log-barrier nor magnitude reduction, so nothing keeps
+  ``eta hatQ >= -1``.
 
-Default constants are those the chapter's one-off tuning (at ``K0 = 10^4`` on held-out seeds,
-instance ``make_linear_mdp(1, 6, 4, 5, seed=0)``) selects; on other instances, tune them.
+**Default constants.** They are the values the chapter's one-off tuning selected (``c_eta`` on a log
+grid, at ``K0 = 10^4``, four held-out seeds, instance ``make_linear_mdp(1, 6, 4, 5, seed=0)``, switching
+adversary): on that instance only. On any other instance, tune them (:func:`~lossbook.regret.tune_constants`).
 
 All use the exact covariance ``Sigma_{k,h}`` of the current policy (an idealised simulator) and the
 dilated bonus ``B`` computed by exact backward recursion (chapter eq. :eq:`amdp-dilated`). The
@@ -34,6 +38,7 @@ from .ftrl import _log_barrier_row_numba, _log_barrier_rows_numpy
 
 __all__ = [
     "DilatedBonusBaseline",
+    "ExpWeightsPolicyOptimizer",
     "LearningRates",
     "LogBarrierPolicyOptimizer",
     "MagnitudeReducedPolicyOptimizer",
@@ -46,7 +51,17 @@ _PLAIN, _MR_ORACLE, _MR_PLUGIN = 0, 1, 2
 
 
 class LearningRates(NamedTuple):
-    """FTRL learning rate ``eta``, bonus coefficient ``beta`` and covariance regulariser ``gamma``."""
+    """FTRL learning rate ``eta``, bonus coefficient ``beta`` and covariance regulariser ``gamma``.
+
+    Attributes
+    ----------
+    eta : float
+        Learning rate, ``> 0``.
+    beta : float
+        Dilated-bonus coefficient, ``>= 0``.
+    gamma : float
+        Regulariser added to the feature covariance, ``> 0``.
+    """
 
     eta: float
     beta: float
@@ -409,6 +424,20 @@ def _comparator(mdp: LinearMDP, theta: np.ndarray) -> float:
 def uniform_policy_regret(mdp: LinearMDP, schedule, K: int) -> float:
     """Exact pseudo-regret of always playing the uniform policy for ``K`` episodes (linear in ``K``).
 
+    Parameters
+    ----------
+    mdp : LinearMDP
+        The environment.
+    schedule : array_like, shape (K_total, H, d)
+        Loss parameters ``theta_k`` (from :func:`~lossbook.regret.make_loss_schedule`), ``K_total >= K``.
+    K : int
+        Number of episodes, ``>= 1``.
+
+    Returns
+    -------
+    float
+        ``sum_k V^uniform_k - min_pi sum_k V^pi_k``, ``>= 0``.
+
     Examples
     --------
     >>> from lossbook.regret import make_linear_mdp, make_loss_schedule
@@ -486,6 +515,22 @@ class LogBarrierPolicyOptimizer(_PolicyOptimizer):
 
     ``eta = c_eta K^{-1/2}``, ``beta = c_beta K^{-1/2}``, ``gamma = c_gamma K^{-1}``.
 
+    Parameters
+    ----------
+    c_eta : float, default 64
+        Learning-rate constant, ``> 0`` (tuned on the chapter's H = 1 instance, K0 = 10^4).
+    c_beta : float, default 0
+        Bonus constant, ``>= 0``.
+    c_gamma : float, default 1
+        Covariance-regulariser constant, ``> 0``.
+
+    Methods
+    -------
+    rates(K)
+        The :class:`LearningRates` for a horizon of ``K`` episodes.
+    run(mdp, schedule, K, seed=...)
+        Play ``K`` episodes and return a :class:`RegretRun`.
+
     Examples
     --------
     >>> from lossbook.regret import make_linear_mdp, make_loss_schedule
@@ -500,7 +545,7 @@ class LogBarrierPolicyOptimizer(_PolicyOptimizer):
     _est = _PLAIN
     _exponents = (0.5, 0.5, 1.0)
 
-    def __init__(self, c_eta: float = 16.0, c_beta: float = 0.1, c_gamma: float = 1.0):
+    def __init__(self, c_eta: float = 64.0, c_beta: float = 0.0, c_gamma: float = 1.0):
         super().__init__(c_eta, c_beta, c_gamma)
 
 
@@ -511,6 +556,24 @@ class MagnitudeReducedPolicyOptimizer(_PolicyOptimizer):
     current (unobserved) losses - a testbed device; ``mode="plugin"`` uses ``L_h E[min(c,0)]``, which
     needs no losses but is biased (chapter eq. :eq:`amdp-plugin-bias`). Same exponents as
     :class:`LogBarrierPolicyOptimizer`.
+
+    Parameters
+    ----------
+    c_eta : float, default 4
+        Learning-rate constant, ``> 0`` (tuned on the chapter's H = 1 instance, K0 = 10^4).
+    c_beta : float, default 0
+        Bonus constant, ``>= 0``.
+    c_gamma : float, default 1
+        Covariance-regulariser constant, ``> 0``.
+    mode : {"oracle", "plugin"}, default "oracle"
+        How ``E[min(hatQ, 0)]`` is evaluated (see above).
+
+    Methods
+    -------
+    rates(K)
+        The :class:`LearningRates` for a horizon of ``K`` episodes.
+    run(mdp, schedule, K, seed=...)
+        Play ``K`` episodes and return a :class:`RegretRun`.
 
     Examples
     --------
@@ -525,7 +588,7 @@ class MagnitudeReducedPolicyOptimizer(_PolicyOptimizer):
     _reg = _NEG_ENTROPY
     _exponents = (0.5, 0.5, 1.0)
 
-    def __init__(self, c_eta: float = 4.0, c_beta: float = 0.1, c_gamma: float = 1.0, *, mode: str = "oracle"):
+    def __init__(self, c_eta: float = 4.0, c_beta: float = 0.0, c_gamma: float = 1.0, *, mode: str = "oracle"):
         super().__init__(c_eta, c_beta, c_gamma)
         if mode not in ("oracle", "plugin"):
             raise ValueError(f"mode must be 'oracle' or 'plugin', got {mode!r}")
@@ -538,15 +601,62 @@ class DilatedBonusBaseline(_PolicyOptimizer):
 
     ``eta = c_eta K^{-2/3}``, ``gamma = c_gamma K^{-2/3}``, ``beta = c_beta K^{-1/3}``.
 
+    Parameters
+    ----------
+    c_eta : float, default 256
+        Learning-rate constant, ``> 0`` (tuned on the chapter's H = 1 instance, K0 = 10^4).
+    c_beta : float, default 0
+        Bonus constant, ``>= 0``.
+    c_gamma : float, default 1
+        Covariance-regulariser constant, ``> 0``.
+
+    Methods
+    -------
+    rates(K)
+        The :class:`LearningRates` for a horizon of ``K`` episodes.
+    run(mdp, schedule, K, seed=...)
+        Play ``K`` episodes and return a :class:`RegretRun`.
+
     Examples
     --------
     >>> [round(x, 6) for x in DilatedBonusBaseline().rates(1000)]
-    [0.16, 0.01, 0.01]
+    [2.56, 0.0, 0.01]
     """
 
     _reg = _NEG_ENTROPY
     _est = _PLAIN
     _exponents = (2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0)
 
-    def __init__(self, c_eta: float = 16.0, c_beta: float = 0.1, c_gamma: float = 1.0):
+    def __init__(self, c_eta: float = 256.0, c_beta: float = 0.0, c_gamma: float = 1.0):
+        super().__init__(c_eta, c_beta, c_gamma)
+
+
+class ExpWeightsPolicyOptimizer(_PolicyOptimizer):
+    """Ablation: exponential weights on plain ``hatQ - B`` with the sqrt(K) rates of Algorithm 1.
+
+    ``eta = c_eta K^{-1/2}``, ``beta = c_beta K^{-1/2}``, ``gamma = c_gamma K^{-1}``. The classical
+    exponential-weights analysis needs ``eta hatQ >= -1``, which these rates do not guarantee (``hatQ`` can be
+    as negative as ``-H/gamma``); the chapter measures how often it fails
+    (:func:`~lossbook.regret.negative_estimate_probability`).
+
+    Parameters
+    ----------
+    c_eta : float, default 4
+        Learning-rate constant, ``> 0`` (the chapter's tuned value on its H = 1 instance).
+    c_beta : float, default 0
+        Bonus constant, ``>= 0``.
+    c_gamma : float, default 1
+        Covariance-regulariser constant, ``> 0``.
+
+    Examples
+    --------
+    >>> [round(x, 6) for x in ExpWeightsPolicyOptimizer().rates(10_000)]
+    [0.04, 0.0, 0.0001]
+    """
+
+    _reg = _NEG_ENTROPY
+    _est = _PLAIN
+    _exponents = (0.5, 0.5, 1.0)
+
+    def __init__(self, c_eta: float = 4.0, c_beta: float = 0.0, c_gamma: float = 1.0):
         super().__init__(c_eta, c_beta, c_gamma)
