@@ -1,4 +1,4 @@
-"""Build one chapter as a tiny strict book (the chapter, notation, references), isolated from the full build.
+"""Build one chapter as a tiny strict book (notation, the chapter, references), isolated from the full build.
 
     python book/_ext/build_page.py book/<part>/<slug>.md
 
@@ -23,8 +23,11 @@ def main(chapter: str) -> int:
     slug = ch.stem
     out = ROOT / "_build" / f"page-{slug}"
     out.mkdir(parents=True, exist_ok=True)
-    toc = {"format": "jb-book", "root": str(ch.with_suffix("")),
-           "parts": [{"caption": "Back", "chapters": [{"file": "book/notation"}, {"file": "book/references"}]}]}
+    # The chapter sits in a numbered part, as in the book, so it shows Fig. 1.2, (1.7), Theorem 1.1
+    # (the root document of a book is never numbered) and the numbering site check applies to it.
+    toc = {"format": "jb-book", "root": "book/notation",
+           "parts": [{"caption": "Chapter", "numbered": True, "chapters": [{"file": str(ch.with_suffix(""))}]},
+                     {"caption": "Back", "numbered": False, "chapters": [{"file": "book/references"}]}]}
     (out / "_toc.yml").write_text(yaml.safe_dump(toc))
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     cfg["execute"]["cache"] = str(out / ".jupyter_cache")

@@ -171,6 +171,8 @@ def test_chapter_shows_at_least_one_computed_figure(path):
 def test_chapter_links_every_library_function_it_uses(path):
     # the reference extension lists the chapter's lossbook imports; an entry without a link means the
     # reference does not document that name (not in its subpackage's __all__)
+    if not (HTML / "book" / "reference" / "index.html").exists():
+        pytest.skip("this build has no library reference (LOSSBOOK_SITE_DIR points at a one-chapter build)")
     html = (HTML / path).read_text(encoding="utf-8")
     box = re.search(r'library-used.*?</ul>', html, re.S)
     if box is None:
