@@ -10,7 +10,7 @@ HTML         := _build/html
 export PYTHONHASHSEED := 0
 export TQDM_DISABLE   := 1
 
-.PHONY: page help venv book book-strict serve test lint pytest site-test bench chapter clean distclean mathjax \
+.PHONY: page help venv book book-strict serve test lint pytest site-test bench sweep-regret chapter clean distclean mathjax \
         notebooks lab
 
 # Every target documents itself with a "## text" comment on its rule line; `make help` lists them
@@ -62,6 +62,12 @@ site-test: $(STAMP) ## browser checks of the built site and its notebooks (after
 	$(BIN)/python -m pytest -q -m site tests/site
 
 test: lint pytest book-strict site-test ## everything a reviewer runs: lint, pytest, strict build, browser checks
+
+# The regret-slope study at scale (K up to 1e7, 40 seeds: ~2 core-hours, ~1 GiB per worker). It resumes
+# where it stopped. SWEEP_ARGS adds options (--k-max, --seeds, --estimate); LOSSBOOK_SWEEP_BACKEND=processes
+# uses local processes, LOSSBOOK_SWEEP_ADDRESS=tcp://host:8786 a Dask cluster (see book/sweeps.md).
+sweep-regret: $(STAMP) ## the regret-slope study at K <= 1e7 into sweeps/regret-slope.parquet (hours of CPU)
+	$(BIN)/python -m lossbook.regret.cli --out sweeps/regret-slope.parquet $(SWEEP_ARGS)
 
 bench: $(STAMP) ## run every benchmark in benchmarks/ and print one table
 	$(BIN)/python benchmarks/run.py

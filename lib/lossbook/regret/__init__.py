@@ -3,7 +3,8 @@
 Library behind the chapter ``book/feedback/adversarial-mdp-regret``: exactly linear layered MDPs
 and adversarial loss schedules (:mod:`.env`), log-barrier and negative-entropy FTRL steps
 (:mod:`.ftrl`), linear-Q and magnitude-reduced estimators (:mod:`.estimators`), policy-optimisation
-learners with a Numba episode loop (:mod:`.learners`) and regret-exponent fits (:mod:`.experiments`).
+learners with a Numba episode loop (:mod:`.learners`), regret-exponent fits (:mod:`.experiments`)
+and the regret-slope study as a sweep (:mod:`.study`).
 """
 
 from .env import (
@@ -36,6 +37,16 @@ from .learners import (
     RegretRun,
     uniform_policy_regret,
 )
+from .study import (
+    SLOPE_INSTANCE,
+    SLOPE_LEARNERS,
+    default_constants,
+    horizon_grid,
+    make_learner,
+    regret_matrix,
+    slope_study,
+    slope_study_point,
+)
 
 __all__ = [
     "DilatedBonusBaseline",
@@ -46,14 +57,19 @@ __all__ = [
     "LogBarrierPolicyOptimizer",
     "MagnitudeReducedPolicyOptimizer",
     "RegretRun",
+    "SLOPE_INSTANCE",
+    "SLOPE_LEARNERS",
     "SlopeFit",
     "best_fixed_policy",
+    "default_constants",
     "estimator_means",
     "feature_covariance",
     "fit_regret_slope",
+    "horizon_grid",
     "log_barrier_ftrl_step",
     "loss_table",
     "magnitude_reduce",
+    "make_learner",
     "make_linear_mdp",
     "make_loss_schedule",
     "mgr_inverse",
@@ -63,6 +79,9 @@ __all__ = [
     "policy_values",
     "q_hat",
     "regret_grid",
+    "regret_matrix",
+    "slope_study",
+    "slope_study_point",
     "tune_constants",
     "uniform_policy",
     "uniform_policy_regret",
