@@ -1,0 +1,32 @@
+"""Similarities between embeddings, and how a loss weights them (metric and contrastive learning).
+
+The chapters of the part "Geometry of learned features" that train embeddings share this
+subpackage. Its common language is **general pair weighting** (Wang et al. 2019): a loss written as a
+function of the similarity matrix ``S`` (``S[i, j]`` the cosine similarity of anchor ``i`` and sample
+``j``) moves the embeddings by ``sum_ij dL/dS_ij * dS_ij/dtheta``, so ``w_ij = |dL/dS_ij|`` is how much
+the pair ``(i, j)`` counts. :func:`similarity_gradient` computes that matrix for any loss given as a
+function of ``S``; the losses here also give it in closed form.
+
+Modules: :mod:`.similarity` (normalisation, cosine similarities, positive/negative masks,
+pair weights by autograd) and :mod:`.multi_similarity` (the multi-similarity loss and its miner).
+Each chapter of the part adds its losses as a module here and cites its equations in the docstrings.
+"""
+
+from .multi_similarity import (
+    multi_similarity_loss,
+    multi_similarity_loss_torch,
+    multi_similarity_mine,
+    multi_similarity_pair_weights,
+)
+from .similarity import cosine_similarity_matrix, l2_normalize, pair_masks, similarity_gradient
+
+__all__ = [
+    "cosine_similarity_matrix",
+    "l2_normalize",
+    "multi_similarity_loss",
+    "multi_similarity_loss_torch",
+    "multi_similarity_mine",
+    "multi_similarity_pair_weights",
+    "pair_masks",
+    "similarity_gradient",
+]
