@@ -8,7 +8,9 @@ the pair ``(i, j)`` counts. :func:`similarity_gradient` computes that matrix for
 function of ``S``; the losses here also give it in closed form.
 
 Modules: :mod:`.similarity` (normalisation, cosine similarities, positive/negative masks,
-pair weights by autograd) and :mod:`.multi_similarity` (the multi-similarity loss and its miner).
+pair weights by autograd), :mod:`.multi_similarity` (the multi-similarity loss and its miner),
+:mod:`.pair_losses` (contrastive, triplet, binomial deviance and multi-similarity as functions of ``S``,
+with closed-form weights) and :mod:`.retrieval` (Recall@k, a task with unseen classes, training).
 Each chapter of the part adds its losses as a module here and cites its equations in the docstrings.
 """
 
@@ -18,15 +20,25 @@ from .multi_similarity import (
     multi_similarity_mine,
     multi_similarity_pair_weights,
 )
+from .pair_losses import PAIR_LOSSES, pair_loss_from_similarity, pair_weights
+from .retrieval import RetrievalTask, embed, recall_at_k, retrieval_task, train_embedding
 from .similarity import cosine_similarity_matrix, l2_normalize, pair_masks, similarity_gradient
 
 __all__ = [
+    "PAIR_LOSSES",
+    "RetrievalTask",
     "cosine_similarity_matrix",
+    "embed",
     "l2_normalize",
     "multi_similarity_loss",
     "multi_similarity_loss_torch",
     "multi_similarity_mine",
     "multi_similarity_pair_weights",
+    "pair_loss_from_similarity",
     "pair_masks",
+    "pair_weights",
+    "recall_at_k",
+    "retrieval_task",
     "similarity_gradient",
+    "train_embedding",
 ]
