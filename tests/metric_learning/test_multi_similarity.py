@@ -41,6 +41,7 @@ def pml(E, y, mine, **kw):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("mine", [True, False])
+@pytest.mark.claim("msl_peer")
 def test_value_and_gradient_match_pytorch_metric_learning(seed, mine):
     E, y = batch(seed)
     kw = {"alpha": 2.0, "beta": 50.0, "base": 0.5, "epsilon": 0.1}
@@ -94,6 +95,7 @@ def test_pair_weights_are_the_derivative_in_s(mine):
     assert np.all(W[kp] < 0) and np.all(W[kn] > 0) and np.all(W[~(kp | kn)] == 0)
 
 
+@pytest.mark.claim("msl_hinge")
 def test_large_beta_tends_to_a_hinge_on_the_hardest_negative():
     E, y = batch(7)
     S = cosine_similarity_matrix(E)

@@ -29,6 +29,7 @@ def batch(seed, n_classes=5, per_class=4, d=6):
     return rng.standard_normal((n_classes, d))[y] + rng.standard_normal((y.size, d)), y
 
 
+@pytest.mark.claim("msl_weights")
 @pytest.mark.parametrize("name", PAIR_LOSSES)
 @pytest.mark.parametrize("seed", range(4))
 def test_closed_form_weights_equal_autograd(name, seed):
@@ -94,6 +95,7 @@ def test_task_is_seeded_and_unseen_classes_are_disjoint():
         retrieval_task(8, 5, nuisance=-1.0, seed=0)
 
 
+@pytest.mark.claim("msl_learned")
 def test_training_is_reproducible_and_learns_to_ignore_the_nuisance():
     t = retrieval_task(12, 20, seed=1)
     m1, h1 = train_embedding("multi_similarity", t.X_train, t.y_train, seed=4, epochs=15, batch_size=60)
@@ -125,3 +127,47 @@ def test_bad_names_and_matrices():
         pair_weights("contrastive", 2 * S, y)
     with pytest.raises(TypeError, match="torch tensor"):
         pair_loss_from_similarity("contrastive", S, y)
+
+
+@pytest.mark.claim("msl_gpw")
+@pytest.mark.parametrize("name", PAIR_LOSSES)
+def test_embedding_gradient_is_the_pair_weighted_sum(name):
+    # Proposition msl-prop-gpw: dL/df_i = (I - u_i u_i^T)/|f_i| * sum_j (W_ij + W_ji) u_j, W = dL/dS.
+    # Autograd through the normalisation is the independent side; a wrong Jacobian (missing projection,
+    # missing 1/|f_i| or a one-sided sum) changes the result at O(1), far above the 1e-12 float64 tolerance.
+    E, y = batch(7)
+    E = E * np.linspace(0.5, 3.0, len(y))[:, None]  # unequal norms, so the 1/|f_i| factor matters
+    Et = torch.tensor(E, requires_grad=True)
+    (g_auto,) = torch.autograd.grad(pair_loss_from_similarity(name, _cos_torch(Et), torch.as_tensor(y)), Et)
+    W = pair_weights(name, cosine_similarity_matrix(E), y)
+    norms = np.linalg.norm(E, axis=1)
+    U = E / norms[:, None]
+    P = np.eye(E.shape[1])[None] - U[:, :, None] * U[:, None, :]
+    g = np.einsum("iab,ib->ia", P, (W + W.T) @ U) / norms[:, None]
+    np.testing.assert_allclose(g, g_auto.numpy(), rtol=1e-10, atol=1e-13 * np.abs(g).max())
+
+
+def _cos_torch(Et):
+    U = Et / Et.norm(dim=1, keepdim=True)
+    return U @ U.T
+
+
+@pytest.mark.claim("msl_experiment")
+def test_ms_is_not_resolved_above_contrastive_on_the_chapter_task():
+    # The chapter's finding: under its protocol (per-loss learning rate tuned on held-out training classes,
+    # five paired seeds) the paired 95% interval of MS minus contrastive Recall@1 on the unseen classes
+    # contains zero or lies below it. This reruns exactly that protocol for the two losses; it fails if MS
+    # becomes resolved above contrastive (the paper's direction), e.g. after a change to the loss or miner.
+    from lossbook.stats import paired_difference
+
+    task = retrieval_task(seed=0)
+    fit, val = task.y_train < 15, task.y_train >= 15
+    r1 = {}
+    for loss in ("multi_similarity", "contrastive"):
+        scores = [np.mean([recall_at_k(embed(train_embedding(loss, task.X_train[fit], task.y_train[fit],
+                                                             seed=s, lr=lr)[0], task.X_train[val]),
+                                       task.y_train[val]) for s in (100, 101)]) for lr in (3e-3, 1e-2, 3e-2)]
+        lr = (3e-3, 1e-2, 3e-2)[int(np.argmax(scores))]
+        r1[loss] = [recall_at_k(embed(train_embedding(loss, task.X_train, task.y_train, seed=s, lr=lr)[0],
+                                      task.X_test), task.y_test) for s in range(5)]
+    assert paired_difference(r1["multi_similarity"], r1["contrastive"]).ci_low <= 0

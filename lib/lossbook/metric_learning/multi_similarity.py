@@ -51,7 +51,7 @@ def _mine(S, pos, neg, epsilon):
 
 
 def multi_similarity_mine(embeddings, labels, *, epsilon: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs the multi-similarity miner keeps.
+    """The pairs the multi-similarity miner keeps (:prf:ref:`msl-def-mining`).
 
     For an anchor with at least one positive and one negative, a negative ``k`` is kept if
     ``S_ik + epsilon > min_{j in P} S_ij`` and a positive ``j`` if ``S_ij - epsilon < max_{k in N} S_ik``;
@@ -92,7 +92,9 @@ def _log1p_sum_exp(X, mask):
 
 def multi_similarity_loss(embeddings, labels, *, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5,
                           epsilon: float = 0.1, mine: bool = True) -> float:
-    """Multi-similarity loss of a batch, with or without mining.
+    """Multi-similarity loss of a batch, with or without mining: :eq:`msl-loss`.
+
+    Derived in :doc:`/book/collapse/multi-similarity-loss`.
 
     Parameters
     ----------
@@ -130,7 +132,7 @@ def multi_similarity_loss(embeddings, labels, *, alpha: float = 2.0, beta: float
 
 def multi_similarity_pair_weights(embeddings, labels, *, alpha: float = 2.0, beta: float = 50.0,
                                   base: float = 0.5, epsilon: float = 0.1, mine: bool = True) -> np.ndarray:
-    """``dL/dS_ij`` of :func:`multi_similarity_loss` in closed form.
+    """``dL/dS_ij`` of :func:`multi_similarity_loss` in closed form, :eq:`msl-wneg` and :eq:`msl-wpos`.
 
     For a kept positive, ``-exp(-alpha (S_ij - base)) / (n (1 + sum_{P_i} exp(-alpha (S_ik - base))))``; for
     a kept negative, ``+exp(beta (S_ij - base)) / (n (1 + sum_{N_i} exp(beta (S_ik - base))))``; zero for

@@ -67,7 +67,7 @@ def _check_s(S, n_name="S"):
 
 
 def pair_loss_from_similarity(name: str, S, labels, **params):
-    """A pair-based loss of the similarity matrix ``S`` (torch), differentiable in ``S``.
+    """A pair-based loss of the similarity matrix ``S`` (torch), differentiable in ``S`` (:prf:ref:`msl-def-weight`).
 
     Parameters
     ----------
@@ -134,6 +134,8 @@ def pair_loss_from_similarity(name: str, S, labels, **params):
 
 def pair_weights(name: str, S, labels, **params) -> np.ndarray:
     """``dL/dS`` of :func:`pair_loss_from_similarity` in closed form (NumPy); ``|dL/dS|`` are the pair weights.
+
+    The table of :prf:ref:`msl-thm-weights`; the embedding gradient follows from :eq:`msl-gpw`.
 
     Parameters
     ----------

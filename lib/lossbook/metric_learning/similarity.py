@@ -102,6 +102,9 @@ def pair_masks(labels) -> tuple[np.ndarray, np.ndarray]:
 def similarity_gradient(loss_of_s: Callable, embeddings, labels) -> np.ndarray:
     """``dL/dS`` of a loss written as a function of the cosine-similarity matrix (general pair weighting).
 
+    The weights of :prf:ref:`msl-def-weight`, computed by autograd; :prf:ref:`msl-prop-gpw` turns them into
+    the gradient in the embeddings.
+
     ``S`` is treated as an ``n x n`` matrix of free variables, entry ``(i, j)`` belonging to anchor ``i``;
     ``|dL/dS_ij|`` is the weight of the pair in the gradient, since
     ``dL/dtheta = sum_ij dL/dS_ij dS_ij/dtheta``.
