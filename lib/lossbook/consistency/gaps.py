@@ -9,6 +9,7 @@ with deterministic labels and the tools to compute the gap of linear models on a
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -50,7 +51,9 @@ def box_best_conditional_risk(bound: float, tau: float, n: int) -> float:
     Returns
     -------
     float
-        ``Phi^tau((n - 1) exp(-2 bound))``.
+        ``Phi^tau((n - 1) exp(-2 bound))``, formed from ``log u = log(n - 1) - 2 bound`` so that neither
+        a huge ``n`` nor a tiny ``bound`` overflows; ``inf`` only for ``tau < 1`` when the value itself
+        exceeds the float range.
 
     Examples
     --------
@@ -60,7 +63,11 @@ def box_best_conditional_risk(bound: float, tau: float, n: int) -> float:
     tau = check_real(tau, "tau", low=0.0)
     n = check_int(n, "n", low=2)
     bound = check_real(bound, "bound", low=0.0, low_open=True)
-    return float(phi_tau((n - 1) * np.exp(-2.0 * bound), tau))
+    g = float(np.logaddexp(0.0, math.log(n - 1) - 2.0 * bound))  # log1p(u), u = (n - 1) e^(-2 bound)
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        return g
+    with np.errstate(over="ignore"):
+        return float(np.expm1((1.0 - tau) * g) / (1.0 - tau))
 
 
 def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, float]:
