@@ -494,8 +494,9 @@ class ProbVectors(Array):
         z = x.copy()
         z[..., 0] = -0.5
         z[..., -1] += 0.5 + x[..., 0] if x.shape[-1] > 1 else 1.5
-        bad = [Bad(None, "None"), Bad("p", "a string"), Bad(y, "rows summing to 1.25"), Bad(z, "a negative entry"),
-               Bad(x[None], "one dimension too many")]
+        bad = [Bad(None, "None"), Bad("p", "a string"), Bad(y, "rows summing to 1.25"), Bad(z, "a negative entry")]
+        if not self.any_ndim:
+            bad.append(Bad(x[None], "one dimension too many"))
         w = x.copy()
         w.flat[0] = np.nan
         bad.append(Bad(w, "a NaN entry"))

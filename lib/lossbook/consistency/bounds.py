@@ -378,7 +378,8 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     maxiter : int
         Differential-evolution generations, ``>= 1``.
     max_gap : float
-        Largest score gap below the predicted label, ``> 0``.
+        Largest score gap below the predicted label, in ``(0, 700]`` (beyond it the exponential losses
+        of ``tau < 1`` overflow, and gaps that large change nothing the search can see).
 
     Returns
     -------
@@ -399,7 +400,7 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     tau, n = _check_tau_n(tau, n)
     t = check_real(t, "t", low=0.0, high=1.0, high_open=True)
     maxiter = check_int(maxiter, "maxiter", low=1)
-    max_gap = check_real(max_gap, "max_gap", low=0.0, low_open=True)
+    max_gap = check_real(max_gap, "max_gap", low=0.0, low_open=True, high=700.0)
     rng = as_generator(seed)
 
     def unpack(x):

@@ -133,6 +133,8 @@ def comp_sum_loss(scores, y, tau: float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (...)
+        For ``tau <= 1`` a score gap so large that the loss exceeds the float range gives ``inf``
+        (never NaN).
 
     Examples
     --------

@@ -85,6 +85,13 @@ def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, floa
     P : array_like, shape (m, n)
         Conditional distributions ``p(. | x_i)``.
     tau : float
+        Family parameter, ``tau >= 0``.
+
+    Returns
+    -------
+    zero_one, surrogate : float
+        The two excess risks. The surrogate one is ``inf`` when ``tau <= 1`` and a score gap on an input
+        of positive weight is so large that the loss itself exceeds the float range.
 
     Examples
     --------
@@ -97,10 +104,14 @@ def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, floa
     tau = check_real(tau, "tau", low=0.0)
     scores = check_array(scores, "scores", ndim=2)
     P = check_probability_vectors(P, "P")
+    if P.ndim != 2:
+        raise ValueError(f"P must be two-dimensional (m, n), got shape {P.shape}")
     w = check_probability_vectors(weights, "weights", axis=0)
     if w.ndim != 1:
         raise ValueError(f"weights must be one-dimensional, got shape {w.shape}")
     check_same_length(("scores", scores), ("weights", w), ("P", P))
+    P = P / P.sum(axis=1, keepdims=True)  # accepted within the tolerance of its dtype: exact in float64 from here
+    w = w / w.sum()
     if scores.shape != P.shape:
         raise ValueError(f"scores and P must have the same shape, got {scores.shape} and {P.shape}")
     ell = np.where(P > 0, comp_sum_loss_all_labels(scores, tau), 0.0)

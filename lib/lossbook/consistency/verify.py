@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from .._rng import SeedLike, as_generator, kernel_seed
-from .._validate import ENGINES, check_choice, check_int, check_real
+from .._validate import ENGINES, MAX_ELEMENTS, MAX_LOOP, check_choice, check_int, check_real, check_size
 from .bounds import _FORM_B, _G_COEF, _G_SERIES, _bound_T_unchecked
 from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels
 
@@ -280,6 +280,7 @@ def draw_instances(n: int, draws: int, *, seed: SeedLike) -> tuple[np.ndarray, n
     """
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
+    check_size(n * draws, "n * draws", limit=MAX_ELEMENTS // 4)  # p, h and two work arrays of this size
     kseed = kernel_seed(as_generator(seed))
     return _draw_numpy(kseed, n, draws)
 
@@ -520,6 +521,9 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
     tau = check_real(tau, "tau", low=0.0)
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
+    # the numpy engine holds a few (draws, n) arrays; the numba one streams but still runs n * draws steps
+    check_size(n * draws, "n * draws", limit=MAX_ELEMENTS // 4 if engine == "numpy" else 100 * MAX_LOOP,
+               what="entries" if engine == "numpy" else "loop steps")
     check_choice(engine, "engine", ENGINES)
     kseed = kernel_seed(as_generator(seed))
     if engine == "numba":
