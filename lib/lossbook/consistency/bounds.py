@@ -105,11 +105,23 @@ def _log_n(n: int) -> float:
     return math.log(n)  # exact for Python ints of any size (no float(n) overflow)
 
 
+def _linear_scale(tau: float, n: int) -> float | None:
+    """``(tau - 1) n^(tau - 1)`` for ``tau >= 2`` when it is a normal float (exact products), else None."""
+    try:
+        k = (tau - 1.0) * math.pow(n, tau - 1.0)
+    except OverflowError:
+        return None
+    return k if 0.0 < k < math.inf else None
+
+
 def _bound_T_unchecked(t: np.ndarray, tau: float, n: int) -> np.ndarray:
     if abs(tau - 1.0) < TAU_ONE_TOL:
         return _t1(t)
     if tau >= 2.0:
-        # t / ((tau - 1) n^(tau - 1)) in logs: neither factor may overflow for large tau or n
+        # t / ((tau - 1) n^(tau - 1)); in logs when a factor would overflow (large tau or n)
+        k = _linear_scale(tau, n)
+        if k is not None:
+            return t / k
         return t * math.exp(-(math.log(tau - 1.0) + (tau - 1.0) * _log_n(n)))
     log_scale = (1.0 - tau) * (math.log(2.0) if tau < 1.0 else _log_n(n))
     return math.exp(log_scale) * _m_minus_one(t, tau) / (tau - 1.0)
@@ -187,6 +199,10 @@ def bound_gamma(s, tau: float, n: int) -> np.ndarray:
     tau, n = _check_tau_n(tau, n)
     s = check_array(s, "s", low=0.0)
     if tau >= 2.0:
+        k = _linear_scale(tau, n)
+        if k is not None:
+            with np.errstate(over="ignore"):
+                return np.minimum(1.0, s * k)
         log_k = math.log(tau - 1.0) + (tau - 1.0) * _log_n(n)
         with np.errstate(divide="ignore", over="ignore"):
             return np.minimum(1.0, np.exp(np.log(s) + log_k))
