@@ -14,14 +14,30 @@ import numpy as np
 
 __all__ = [
     "ENGINES",
+    "MAX_ELEMENTS",
+    "MAX_LOOP",
     "check_array",
+    "check_axis",
+    "check_broadcast",
     "check_choice",
     "check_int",
     "check_labels",
     "check_probability_vectors",
     "check_real",
     "check_same_length",
+    "check_size",
+    "pow2_exponent",
+    "probability_tolerance",
 ]
+
+#: Largest number of array entries a public function allocates (8e8 bytes of float64). Sizes that
+#: would need more are refused up front with this limit in the message, instead of failing with a
+#: MemoryError after allocating (or swapping) on a shared machine.
+MAX_ELEMENTS = 10**8
+
+#: Largest number of iterations of a pure-Python or compiled loop a public function runs for one
+#: call (steps of an integrator, terms of a series, ...). Problems that would need more are refused.
+MAX_LOOP = 10**7
 
 
 def _interval_text(low, high, low_open: bool, high_open: bool) -> str:
@@ -41,7 +57,11 @@ def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
     >>> check_choice("numpy", "engine", ENGINES)
     'numpy'
     """
-    if value not in choices:
+    try:
+        ok = isinstance(value, str | int | float | type(None)) and value in choices
+    except TypeError:  # unhashable or un-comparable objects are simply not one of the choices
+        ok = False
+    if not ok:
         names = [repr(c) for c in choices]
         allowed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
@@ -71,7 +91,10 @@ def check_real(
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if isinstance(value, np.complexfloating):
         raise TypeError(f"{name} must be a real number, got complex")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"{name} must be finite, got an integer of {len(str(abs(int(value))))} digits") from None
     if np.isnan(x):
         raise ValueError(f"{name} must not be NaN")
     if np.isinf(x) and not allow_inf:
@@ -109,12 +132,14 @@ def check_array(
     high: float | None = None,
     low_open: bool = False,
     min_size: int = 0,
+    max_abs: float | None = None,
 ) -> np.ndarray:
     """Convert ``value`` to an array of ``dtype`` and check its shape and values.
 
     ``ndim`` may be an int or a tuple of accepted ranks. ``low``/``high`` bound every entry
-    (``low_open`` makes the lower bound strict). Complex input is accepted only when ``dtype``
-    is complex.
+    (``low_open`` makes the lower bound strict). ``max_abs`` bounds the modulus of every entry (a
+    documented domain limit, for functions whose products would otherwise overflow). Complex input
+    is accepted only when ``dtype`` is complex.
     """
     try:
         arr = np.asarray(value)
@@ -136,6 +161,8 @@ def check_array(
         raise ValueError(f"{name} must have at least {min_size} entries, got {arr.size}")
     if finite and arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
+    if max_abs is not None and arr.size and np.max(np.abs(arr)) > max_abs:
+        raise ValueError(f"{name} entries must have magnitude at most {max_abs:g}; largest is {np.max(np.abs(arr))!r}")
     if arr.size and (low is not None or high is not None):
         real = arr.real if arr.dtype.kind == "c" else arr
         if low is not None and (np.any(real < low) or (low_open and np.any(real == low))):
@@ -151,12 +178,29 @@ def check_array(
     return arr
 
 
-def check_probability_vectors(p, name: str = "p", *, axis: int = -1, atol: float = 1e-9) -> np.ndarray:
-    """Check that ``p`` holds probability vectors along ``axis`` (entries >= 0, sums equal 1 within ``atol``)."""
+def probability_tolerance(dtype, n: int) -> float:
+    """Tolerance on the sum of ``n`` probabilities stored in ``dtype``: ``max(1e-9, 4 n eps(dtype))``.
+
+    Rounding ``n`` numbers to ``dtype`` and adding them errs by at most about ``n eps``; a float32
+    distribution is therefore accepted with its own rounding, not refused by a float64 tolerance.
+    """
+    eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind in "fc" else 0.0
+    return max(1e-9, 4.0 * max(n, 1) * eps)
+
+
+def check_probability_vectors(p, name: str = "p", *, axis: int = -1, atol: float | None = None) -> np.ndarray:
+    """Check that ``p`` holds probability vectors along ``axis`` (entries >= 0, sums equal 1 within ``atol``).
+
+    The default ``atol`` scales with the input's dtype (:func:`probability_tolerance`).
+    """
+    in_dtype = getattr(p, "dtype", np.float64)
     arr = check_array(p, name, ndim=None, low=0.0, min_size=1)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension")
-    sums = arr.sum(axis=axis)
+    ax = check_axis(axis, "axis", arr.ndim)
+    if atol is None:
+        atol = probability_tolerance(in_dtype, arr.shape[ax])
+    sums = arr.sum(axis=ax)
     if not np.all(np.abs(sums - 1.0) <= atol):
         worst = float(np.max(np.abs(sums - 1.0)))
         raise ValueError(f"{name} must sum to 1 along axis {axis} (within {atol:g}); worst deviation {worst:.3g}")
@@ -179,10 +223,71 @@ def check_labels(y, name: str, n_classes: int) -> np.ndarray:
     return arr
 
 
+def check_axis(axis, name: str, ndim: int) -> int:
+    """Check that ``axis`` is an integer axis of an array of rank ``ndim``; returns it non-negative."""
+    if isinstance(axis, bool):
+        raise TypeError(f"{name} must be an integer, got bool")
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(axis).__name__}") from None
+    if not -ndim <= a < ndim:
+        raise ValueError(f"{name} must lie in [{-ndim}, {ndim - 1}] for an array of {ndim} dimension(s), got {a}")
+    return a % ndim
+
+
+def check_size(count: int, name: str, *, limit: int = MAX_ELEMENTS, what: str = "entries") -> int:
+    """Refuse a problem size above ``limit`` up front, with the limit in the message.
+
+    ``name`` says which arguments set the size (``"K * n * d"``); ``what`` what is counted.
+    """
+    if count > limit:
+        raise ValueError(f"{name} = {count:.4g} {what} exceeds the limit of {limit:.0e}; "
+                         "the call would not fit in memory or time")
+    return int(count)
+
+
+def check_broadcast(*pairs: tuple[str, np.ndarray]) -> tuple[int, ...]:
+    """Check that arrays broadcast together; pairs are ``(name, array)``. Returns the common shape.
+
+    The error names the first two arguments whose shapes clash.
+    """
+    shape: tuple[int, ...] = ()
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    for name, a in pairs:
+        s = np.shape(a)
+        try:
+            shape = np.broadcast_shapes(shape, s)
+        except ValueError:
+            for other, t in seen:
+                try:
+                    np.broadcast_shapes(t, s)
+                except ValueError:
+                    raise ValueError(f"{other} with shape {t} and {name} with shape {s} cannot be broadcast "
+                                     "together") from None
+            names = ", ".join(f"{o} {t}" for o, t in seen)
+            raise ValueError(f"{name} with shape {s} cannot be broadcast against {names}") from None
+        seen.append((name, s))
+    return shape
+
+
+def pow2_exponent(maxabs: float) -> int:
+    """Exponent ``k`` with ``maxabs * 2**-k`` in ``[0.5, 1)`` (0 for 0 or non-finite).
+
+    Scaling an array by ``2**-k`` is exact (no rounding) unless entries fall below the subnormal
+    range, so a scale-equivariant computation done on the scaled array and scaled back gives the
+    same bits as the direct one where that one neither overflows nor underflows.
+    """
+    m = float(maxabs)
+    if m == 0.0 or not np.isfinite(m):
+        return 0
+    return int(np.frexp(m)[1])
+
+
 def check_same_length(*pairs: tuple[str, np.ndarray], axis: int = 0) -> int:
     """Check that arrays share their length along ``axis``; pairs are ``(name, array)``."""
     lengths = {name: np.shape(a)[axis] for name, a in pairs}
     if len(set(lengths.values())) > 1:
         detail = ", ".join(f"{k}: {v}" for k, v in lengths.items())
-        raise ValueError(f"length mismatch along axis {axis} ({detail})")
+        raise ValueError(f"{' and '.join(lengths)} must have the same length along axis {axis} ({detail})")
     return next(iter(lengths.values()))

@@ -10,9 +10,14 @@ from lossbook.consistency import best_conditional_risk, best_conditional_softmax
 
 def _numeric_min(p, tau, rng, starts=3):
     best = np.inf
+    f = lambda z: float(conditional_risk(np.concatenate(([0.0], z)), p, tau))
     for _ in range(starts):
-        res = minimize(lambda z: float(conditional_risk(np.concatenate(([0.0], z)), p, tau)),
-                       rng.normal(scale=0.5, size=p.size - 1), method="BFGS", options={"gtol": 1e-12})
+        res = minimize(f, rng.normal(scale=0.5, size=p.size - 1), method="BFGS", options={"gtol": 1e-12})
+        # BFGS stops early on this ill-conditioned objective (near tau = 2 the infimum lies far out), and
+        # where it stops depends on last-bit rounding of the objective; restarting from its end point
+        # (a fresh Hessian estimate) removes that sensitivity (measured: worst gap 1e-5 -> 5e-8 at tau = 1.9)
+        for _ in range(3):
+            res = minimize(f, res.x, method="BFGS", options={"gtol": 1e-12})
         best = min(best, res.fun)
     return best
 
@@ -21,7 +26,7 @@ def _numeric_min(p, tau, rng, starts=3):
 @pytest.mark.parametrize("tau, tol", [(0.0, 1e-8), (0.5, 1e-8), (1.0, 1e-8), (1.5, 1e-8), (1.9, 1e-6)])
 def test_closed_form_matches_generic_solver(tau, tol):
     # tolerance: BFGS on the logits converges to 1e-11 for tau <= 1.5; at tau = 1.9 the problem is
-    # ill-conditioned (measured agreement 1e-7), hence 1e-6.
+    # ill-conditioned (measured agreement 5e-8 with the restarts), hence 1e-6.
     rng = np.random.default_rng(10)
     for n in (2, 3, 6):
         for _ in range(4):

@@ -157,3 +157,12 @@ def test_invalid_arguments_name_the_parameter():
         verify_bound(1.0, 3, 10, seed=None)
     with pytest.raises(ValueError, match="n must lie"):
         draw_instances(1, 10, seed=0)
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_sizes_beyond_the_limit_are_refused_up_front(engine):
+    # 10^13 (draw, class) pairs can neither be stored nor streamed in a reasonable time: refused before work
+    with pytest.raises(ValueError, match=r"n \* draws"):
+        verify_bound(1.0, 10**6, 10**7, seed=0, engine=engine)
+    with pytest.raises(ValueError, match=r"n \* draws"):
+        draw_instances(10**6, 10**7, seed=0)

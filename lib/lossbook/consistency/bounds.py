@@ -14,6 +14,7 @@ and ``Gamma_tau = T_tau^{-1}`` (set to 1 where the bound is vacuous).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -40,22 +41,90 @@ def _check_tau_n(tau, n) -> tuple[float, int]:
     return check_real(tau, "tau", low=0.0), check_int(n, "n", low=2)
 
 
+#: delta log(1 + t) above which M_tau(t) - 1 is formed from the asymptotic (large a) expression
+_FORM_B = 30.0
+#: |x| below which expm1(x) - x is summed from its Taylor series (relative error below 1e-17)
+_G_SERIES = 0.1
+_G_COEF = tuple(1.0 / math.factorial(k + 2) for k in range(12))  # expm1(x) - x = x^2 sum_k x^k / (k+2)!
+
+
+def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
+    """``expm1(x) - x`` (>= 0) without the cancellation of the direct difference for small ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    small = np.abs(x) < _G_SERIES
+    xs = np.where(small, x, 0.0)
+    h = np.zeros_like(xs)
+    for c in reversed(_G_COEF):
+        h = h * xs + c
+    with np.errstate(over="ignore"):
+        direct = np.expm1(np.where(small, 0.0, x)) - np.where(small, 0.0, x)
+    return np.where(small, xs * xs * h, direct)
+
+
+def _t1(t: np.ndarray) -> np.ndarray:
+    """``T_1(t) = ((1+t) log(1+t) + (1-t) log(1-t)) / 2``, relatively accurate for every ``t`` in [0, 1].
+
+    Below ``t = 1/2`` as ``t atanh(t) + log1p(-t^2)/2`` (the terms are about ``t^2`` and ``-t^2/2``:
+    no cancellation, where the defining form subtracts two ``O(t)`` terms to leave ``t^2/2``).
+    """
+    t = np.asarray(t, dtype=np.float64)
+    lo = t < 0.5
+    tl = np.where(lo, t, 0.0)
+    th = np.where(lo, 1.0, t)
+    small = tl * np.arctanh(tl) + 0.5 * np.log1p(-tl * tl)
+    big = xlog1py((1.0 + th) / 2.0, th) + xlog1py((1.0 - th) / 2.0, -th)
+    return np.where(lo, small, big)
+
+
 def _m_minus_one(t: np.ndarray, tau: float) -> np.ndarray:
-    """``M_tau(t) - 1`` without cancellation for small ``t`` or ``tau`` near 1."""
+    """``M_tau(t) - 1`` with ``M_tau(t) = (((1+t)^a + (1-t)^a)/2)^(2 - tau)``, ``a = 1/(2 - tau)``, tau in [0, 2).
+
+    With ``delta = a - 1`` and the weights ``w = (1 +- t)/2`` (which sum to 1),
+    ``((1+t)^a + (1-t)^a)/2 = 1 + S``, ``S = delta T_1(t) + w+ g(delta log1p t) + w- g(delta log1p(-t))``
+    where ``g(x) = expm1(x) - x >= 0`` (:func:`_expm1_minus_x`); then ``M - 1 = expm1((2 - tau) log1p S)``.
+    This is relatively accurate for small ``t`` and for ``tau`` near 1. Near ``tau = 2`` (``delta log(1+t)``
+    above 30, where ``(1+t)^a`` would overflow) the equivalent
+    ``M - 1 = expm1(log1p t + (2 - tau) (log1p(r^a) - log 2))``, ``r = (1-t)/(1+t)``, is used.
+    """
+    t = np.asarray(t, dtype=np.float64)
     a = 1.0 / (2.0 - tau)
-    with np.errstate(divide="ignore"):
-        lm = np.log1p(-t)  # -inf at t = 1, and then expm1(-inf) = -1 exactly
-    mean_minus_one = 0.5 * (np.expm1(a * np.log1p(t)) + np.expm1(a * lm))
-    return np.expm1((2.0 - tau) * np.log1p(mean_minus_one))
+    delta = (tau - 1.0) / (2.0 - tau)
+    inner = t < 1.0
+    up = np.log1p(t)
+    um = np.log1p(-np.where(inner, t, 0.0))  # log(1 - t); the t = 1 entries are masked
+    form_b = delta * up > _FORM_B
+    wm_term = np.where(inner, 0.5 * (1.0 - t) * _expm1_minus_x(np.where(form_b, 0.0, delta * um)), 0.0)
+    S = delta * _t1(t) + 0.5 * (1.0 + t) * _expm1_minus_x(np.where(form_b, 0.0, delta * up)) + wm_term
+    out_a = np.expm1((2.0 - tau) * np.log1p(S))
+    ra = np.where(inner, np.exp(a * (um - up)), 0.0)
+    out_b = np.expm1(up + (2.0 - tau) * (np.log1p(ra) - math.log(2.0)))
+    return np.where(form_b, out_b, out_a)
+
+
+def _log_n(n: int) -> float:
+    return math.log(n)  # exact for Python ints of any size (no float(n) overflow)
+
+
+def _linear_scale(tau: float, n: int) -> float | None:
+    """``(tau - 1) n^(tau - 1)`` for ``tau >= 2`` when it is a normal float (exact products), else None."""
+    try:
+        k = (tau - 1.0) * math.pow(n, tau - 1.0)
+    except OverflowError:
+        return None
+    return k if 0.0 < k < math.inf else None
 
 
 def _bound_T_unchecked(t: np.ndarray, tau: float, n: int) -> np.ndarray:
     if abs(tau - 1.0) < TAU_ONE_TOL:
-        return xlog1py((1.0 + t) / 2.0, t) + xlog1py((1.0 - t) / 2.0, -t)
+        return _t1(t)
     if tau >= 2.0:
-        return t / ((tau - 1.0) * float(n) ** (tau - 1.0))
-    scale = 2.0 ** (1.0 - tau) if tau < 1.0 else float(n) ** (1.0 - tau)
-    return scale * _m_minus_one(t, tau) / (tau - 1.0)
+        # t / ((tau - 1) n^(tau - 1)); in logs when a factor would overflow (large tau or n)
+        k = _linear_scale(tau, n)
+        if k is not None:
+            return t / k
+        return t * math.exp(-(math.log(tau - 1.0) + (tau - 1.0) * _log_n(n)))
+    log_scale = (1.0 - tau) * (math.log(2.0) if tau < 1.0 else _log_n(n))
+    return math.exp(log_scale) * _m_minus_one(t, tau) / (tau - 1.0)
 
 
 def bound_T(t, tau: float, n: int) -> np.ndarray:
@@ -98,9 +167,9 @@ def bound_T(t, tau: float, n: int) -> np.ndarray:
 def bound_gamma(s, tau: float, n: int) -> np.ndarray:
     """Inverse bound ``Gamma_tau(s) = T_tau^{-1}(s)``, and 1 where ``s >= T_tau(1)`` (vacuous).
 
-    Computed by vectorised bisection on ``[0, 1]`` (``T_tau`` is increasing), 64 halvings, so
-    the result is exact to about ``1e-16`` in ``t``; ``tau >= 2`` uses the closed form
-    ``min(1, (tau - 1) n^(tau - 1) s)``.
+    Computed by vectorised bisection on ``log t`` over ``[log 1e-320, 0]`` (``T_tau`` is increasing),
+    64 halvings, so the result has a relative error of about ``1e-16`` even where ``Gamma_tau(s)`` is
+    tiny; ``tau >= 2`` uses the closed form ``min(1, (tau - 1) n^(tau - 1) s)``, formed in logs.
 
     Parameters
     ----------
@@ -130,16 +199,23 @@ def bound_gamma(s, tau: float, n: int) -> np.ndarray:
     tau, n = _check_tau_n(tau, n)
     s = check_array(s, "s", low=0.0)
     if tau >= 2.0:
-        return np.minimum(1.0, (tau - 1.0) * float(n) ** (tau - 1.0) * s)
+        k = _linear_scale(tau, n)
+        if k is not None:
+            with np.errstate(over="ignore"):
+                return np.minimum(1.0, s * k)
+        log_k = math.log(tau - 1.0) + (tau - 1.0) * _log_n(n)
+        with np.errstate(divide="ignore", over="ignore"):
+            return np.minimum(1.0, np.exp(np.log(s) + log_k))
     top = float(_bound_T_unchecked(np.array(1.0), tau, n))
-    lo = np.zeros_like(s)
-    hi = np.ones_like(s)
+    lo = np.full_like(s, math.log(1e-320))
+    hi = np.zeros_like(s)
     for _ in range(64):
         mid = 0.5 * (lo + hi)
-        below = _bound_T_unchecked(mid, tau, n) < s
+        below = _bound_T_unchecked(np.exp(mid), tau, n) < s
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
-    return np.where(s >= top, 1.0, 0.5 * (lo + hi))
+    out = np.exp(0.5 * (lo + hi))
+    return np.where(s >= top, 1.0, np.where(s == 0, 0.0, out))
 
 
 def quadratic_coefficient(tau: float, n: int) -> float:
@@ -168,11 +244,16 @@ def quadratic_coefficient(tau: float, n: int) -> float:
     tau, n = _check_tau_n(tau, n)
     if tau >= 2.0:
         return 0.0
+    return math.exp(_log_quadratic_coefficient(tau, n))
+
+
+def _log_quadratic_coefficient(tau: float, n: int) -> float:
+    """``log c_tau`` for ``tau < 2`` (finite even where ``c_tau`` itself under- or overflows)."""
     if abs(tau - 1.0) < TAU_ONE_TOL:
-        return 0.5
+        return math.log(0.5)
     if tau < 1.0:
-        return 2.0 ** (-tau) / (2.0 - tau)
-    return 1.0 / (2.0 * (2.0 - tau) * float(n) ** (tau - 1.0))
+        return -tau * math.log(2.0) - math.log(2.0 - tau)
+    return -math.log(2.0 * (2.0 - tau)) - (tau - 1.0) * _log_n(n)
 
 
 def sqrt_bound(s, tau: float, n: int) -> np.ndarray:
@@ -205,7 +286,8 @@ def sqrt_bound(s, tau: float, n: int) -> np.ndarray:
     if tau >= 2.0:
         raise ValueError(f"tau must lie in [0, 2) for the square-root form, got {tau!r}")
     s = check_array(s, "s", low=0.0)
-    return np.minimum(1.0, np.sqrt(s / quadratic_coefficient(tau, n)))
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.minimum(1.0, np.exp(0.5 * (np.log(s) - _log_quadratic_coefficient(tau, n))))
 
 
 class TightInstance(NamedTuple):
@@ -312,7 +394,8 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     maxiter : int
         Differential-evolution generations, ``>= 1``.
     max_gap : float
-        Largest score gap below the predicted label, ``> 0``.
+        Largest score gap below the predicted label, in ``(0, 700]`` (beyond it the exponential losses
+        of ``tau < 1`` overflow, and gaps that large change nothing the search can see).
 
     Returns
     -------
@@ -333,7 +416,7 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     tau, n = _check_tau_n(tau, n)
     t = check_real(t, "t", low=0.0, high=1.0, high_open=True)
     maxiter = check_int(maxiter, "maxiter", low=1)
-    max_gap = check_real(max_gap, "max_gap", low=0.0, low_open=True)
+    max_gap = check_real(max_gap, "max_gap", low=0.0, low_open=True, high=700.0)
     rng = as_generator(seed)
 
     def unpack(x):

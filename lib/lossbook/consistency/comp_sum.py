@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._torch import require_torch
-from .._validate import check_array, check_labels, check_probability_vectors, check_real
+from .._validate import check_array, check_broadcast, check_labels, check_probability_vectors, check_real
 from ..losses import log_softmax
 
 __all__ = [
@@ -63,7 +63,9 @@ def phi_tau(u, tau: float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``log1p(u)`` at ``tau = 1``, else ``expm1((1 - tau) log1p(u)) / (1 - tau)``.
+        ``log1p(u)`` at ``tau = 1``, else ``expm1((1 - tau) log1p(u)) / (1 - tau)``. For
+        ``tau < 1`` and ``u`` near the top of the float range the value can exceed it; it is then
+        ``inf`` (never NaN).
 
     Examples
     --------
@@ -131,6 +133,8 @@ def comp_sum_loss(scores, y, tau: float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (...)
+        For ``tau <= 1`` a score gap so large that the loss exceeds the float range gives ``inf``
+        (never NaN).
 
     Examples
     --------
@@ -145,8 +149,19 @@ def comp_sum_loss(scores, y, tau: float) -> np.ndarray:
     all_labels = comp_sum_loss_all_labels(scores, tau)
     n = all_labels.shape[-1]
     y = check_labels(y, "y", n)
-    y_b = np.broadcast_to(y, all_labels.shape[:-1])
+    batch = all_labels.shape[:-1]
+    if not _broadcasts_to(y.shape, batch):
+        raise ValueError(f"y with shape {y.shape} does not match the batch shape {batch} of scores "
+                         f"(scores has shape {all_labels.shape}: one label per score vector)")
+    y_b = np.broadcast_to(y, batch)
     return np.take_along_axis(all_labels, y_b[..., None], axis=-1)[..., 0]
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(target, shape) == target
+    except ValueError:
+        return False
 
 
 def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
@@ -166,6 +181,12 @@ def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
     -------
     torch.Tensor
         ``-expm1((tau - 1) log_softmax(scores)_y) / (tau - 1)`` (``-log_softmax`` at tau = 1).
+        For ``tau <= 1`` a score gap beyond the float range makes the loss ``inf``, never NaN.
+
+    Raises
+    ------
+    ValueError
+        for ``reduction="mean"`` over an empty batch (the mean of no losses is undefined).
 
     Examples
     --------
@@ -195,6 +216,8 @@ def comp_sum_loss_torch(scores, y, tau: float, reduction: str = "none"):
     n = scores.shape[1]
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n):
         raise ValueError(f"y must lie in [0, {n - 1}]")
+    if reduction == "mean" and scores.shape[0] == 0:
+        raise ValueError("scores has no rows: reduction='mean' of an empty batch is undefined (use 'sum' or 'none')")
     log_s = torch.log_softmax(scores, dim=1).gather(1, y.long()[:, None])[:, 0]
     if abs(tau - 1.0) < TAU_ONE_TOL:
         out = -log_s
@@ -223,7 +246,8 @@ def conditional_risk(scores, p, tau: float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (...)
-        ``C_tau(h, x)`` for each pair of score vector and distribution.
+        ``C_tau(h, x)`` for each pair of score vector and distribution; ``inf`` where a label
+        with ``p_y > 0`` has an infinite loss (``tau <= 1`` and a score gap beyond the float range).
 
     Examples
     --------
@@ -235,6 +259,7 @@ def conditional_risk(scores, p, tau: float) -> np.ndarray:
     p = check_probability_vectors(p, "p")
     if p.shape[-1] != ell.shape[-1]:
         raise ValueError(f"p has {p.shape[-1]} classes but scores have {ell.shape[-1]}")
+    check_broadcast(("scores", ell), ("p", p))
     ell = np.where(p > 0, ell, 0.0)
     return np.sum(p * ell, axis=-1)
 
@@ -246,10 +271,18 @@ def best_conditional_risk(p, tau: float) -> np.ndarray:
     Shannon entropy (nats) at ``tau = 1`` and ``(1 - max_y p_y) / (tau - 1)`` for ``tau >= 2``.
     This is the value for a symmetric complete hypothesis set.
 
+    Evaluation. With ``a = 1/(2 - tau)`` and ``delta = a - 1``: for ``|delta| <= 1/4`` (``tau`` within
+    about 0.2 of 1) ``sum_y p_y^a = 1 + S``, ``S = sum_y p_y expm1(delta log p_y)``, whose terms all
+    have one sign (``log p_y <= 0``), so ``C* = expm1((2 - tau) log1p(S)) / (1 - tau)`` keeps its
+    relative accuracy as ``tau -> 1`` even for nearly one-hot ``p``. Elsewhere ``log sum_y p_y^a`` is
+    a log-sum-exp with ``log1p`` of the non-largest terms. ``p`` is normalised implicitly (its sum,
+    checked to be 1 within rounding, is divided out in the logs), so a distribution whose float
+    entries sum to 1 only up to one ulp gives the value of the exactly normalised one.
+
     Parameters
     ----------
     p : array_like, shape (..., n)
-        Conditional distributions.
+        Conditional distributions (sums within the rounding of their dtype of 1).
     tau : float
         ``tau >= 0``.
 
@@ -269,30 +302,49 @@ def best_conditional_risk(p, tau: float) -> np.ndarray:
     p = check_probability_vectors(p, "p")
     if p.shape[-1] < 2:
         raise ValueError(f"p must have n >= 2 classes, got {p.shape[-1]}")
+    # p is normalised implicitly: with e = sum(p) - 1 (formed as (max p - 1) + sum of the others, so
+    # that no rounding of the sum hides it), the distribution is p / (1 + e) and its logs
+    # log p - log1p(e). For nearly one-hot p, 1 - max p is tiny and an unaccounted e of one ulp of 1
+    # would change C* in its leading digits.
+    top = np.argmax(p, axis=-1)[..., None]
+    pmax = np.take_along_axis(p, top, axis=-1)[..., 0]
+    others = p.copy()
+    np.put_along_axis(others, top, 0.0, axis=-1)
+    rest = np.sum(others, axis=-1)
+    e = (pmax - 1.0) + rest
     if tau >= 2.0:
-        return (1.0 - np.max(p, axis=-1)) / (tau - 1.0)
+        return rest / (1.0 + e) / (tau - 1.0)
     pos = p > 0
-    log_p_or_zero = np.log(np.where(pos, p, 1.0))  # 0 where p = 0, so that 0 log 0 = 0
+    log_p = np.log(np.where(pos, p, 1.0)) - np.log1p(e)[..., None]  # masked where p = 0 below
+    q = p / (1.0 + e)[..., None]
     if abs(tau - 1.0) < TAU_ONE_TOL:
-        return -np.sum(p * log_p_or_zero, axis=-1)
-    log_p = np.where(pos, log_p_or_zero, -np.inf)
-    a = 1.0 / (2.0 - tau)
-    # A = (2 - tau) log sum_y p_y^a; C* = expm1(A) / (1 - tau): no cancellation as tau -> 1.
-    m = np.max(a * log_p, axis=-1, keepdims=True)
-    lse = m[..., 0] + np.log(np.sum(np.exp(a * log_p - m), axis=-1))
-    return np.expm1((2.0 - tau) * lse) / (1.0 - tau)
+        return -np.sum(np.where(pos, q * log_p, 0.0), axis=-1)
+    delta = (tau - 1.0) / (2.0 - tau)
+    if abs(delta) <= 0.25:
+        S = np.sum(np.where(pos, q * np.expm1(delta * log_p), 0.0), axis=-1)
+        A = (2.0 - tau) * np.log1p(S)
+    else:
+        a = 1.0 / (2.0 - tau)
+        la = np.where(pos, a * log_p, -np.inf)
+        m = np.take_along_axis(la, top, axis=-1)
+        terms = np.exp(la - m)
+        np.put_along_axis(terms, top, 0.0, axis=-1)
+        A = (2.0 - tau) * (m[..., 0] + np.log1p(np.sum(terms, axis=-1)))
+    return np.expm1(A) / (1.0 - tau)
 
 
 def best_conditional_softmax(p, tau: float) -> np.ndarray:
     """Softmax that attains ``C*_tau``: ``s_y ∝ p_y^(1/(2 - tau))`` for ``tau < 2`` (eq. :eq:`csh-argmin`).
 
+    Formed in the log domain (``exp(a log p_y - max)``, normalised), so it stays a distribution as
+    ``tau -> 2``, where ``a = 1/(2 - tau)`` grows without bound and ``p_y^a`` underflows.
     For ``tau >= 2`` the infimum is not attained by finite scores; the returned vector is the
     limit, all mass on the first label of largest ``p`` (lowest-index tie-break).
 
     Parameters
     ----------
     p : array_like, shape (..., n)
-        Conditional distributions (non-negative, summing to 1 within 1e-9).
+        Conditional distributions (non-negative, summing to 1 within the rounding of their dtype).
     tau : float
         ``tau >= 0``.
 
@@ -314,7 +366,10 @@ def best_conditional_softmax(p, tau: float) -> np.ndarray:
         out = np.zeros_like(p)
         np.put_along_axis(out, np.argmax(p, axis=-1)[..., None], 1.0, axis=-1)
         return out
-    w = p ** (1.0 / (2.0 - tau))
+    a = 1.0 / (2.0 - tau)
+    with np.errstate(divide="ignore"):
+        la = a * np.log(p)  # -inf where p = 0: exp gives exactly 0
+    w = np.exp(la - np.max(la, axis=-1, keepdims=True))
     return w / np.sum(w, axis=-1, keepdims=True)
 
 
@@ -347,6 +402,7 @@ def zero_one_regret(scores, p) -> np.ndarray:
     p = check_probability_vectors(p, "p")
     if scores.ndim == 0 or scores.shape[-1] != p.shape[-1]:
         raise ValueError(f"scores and p must share their last (class) axis, got {scores.shape} and {p.shape}")
+    check_broadcast(("scores", scores), ("p", p))
     scores, p = np.broadcast_arrays(scores, p)
     pred = np.argmax(scores, axis=-1)
     return np.max(p, axis=-1) - np.take_along_axis(p, pred[..., None], axis=-1)[..., 0]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._rng import SeedLike, as_generator
 from .._torch import require_torch
-from .._validate import check_array, check_int, check_real
+from .._validate import check_array, check_int, check_real, check_size
 from ..losses import softmax
 from .gaps import population_excess_risks
 
@@ -66,7 +66,8 @@ def make_mixture_task(n: int, d: int, *, seed: SeedLike, separation: float = 1.0
     seed : int, SeedSequence or Generator
         Source of the class means (required).
     separation : float
-        Standard deviation of the mean coordinates, ``> 0``.
+        Standard deviation of the mean coordinates, in ``(0, 1e100]`` (larger scales overflow the
+        squared distances of the posterior).
     imbalance : float
         Ratio of the largest to the smallest prior, ``>= 1``.
     noise : float
@@ -85,7 +86,8 @@ def make_mixture_task(n: int, d: int, *, seed: SeedLike, separation: float = 1.0
     """
     n = check_int(n, "n", low=2)
     d = check_int(d, "d", low=1)
-    separation = check_real(separation, "separation", low=0.0, low_open=True)
+    check_size(n * d, "n * d")
+    separation = check_real(separation, "separation", low=0.0, low_open=True, high=1e100)
     imbalance = check_real(imbalance, "imbalance", low=1.0)
     noise = check_real(noise, "noise", low=0.0, high=1.0, high_open=True)
     rng = as_generator(seed)

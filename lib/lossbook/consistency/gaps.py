@@ -9,6 +9,7 @@ with deterministic labels and the tools to compute the gap of linear models on a
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,7 @@ from scipy.optimize import minimize
 from .._rng import SeedLike, as_generator
 from .._validate import check_array, check_int, check_probability_vectors, check_real, check_same_length
 from ..losses import log_softmax
-from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels, phi_tau
+from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels
 
 __all__ = [
     "LinearFit",
@@ -50,7 +51,9 @@ def box_best_conditional_risk(bound: float, tau: float, n: int) -> float:
     Returns
     -------
     float
-        ``Phi^tau((n - 1) exp(-2 bound))``.
+        ``Phi^tau((n - 1) exp(-2 bound))``, formed from ``log u = log(n - 1) - 2 bound`` so that neither
+        a huge ``n`` nor a tiny ``bound`` overflows; ``inf`` only for ``tau < 1`` when the value itself
+        exceeds the float range.
 
     Examples
     --------
@@ -60,7 +63,11 @@ def box_best_conditional_risk(bound: float, tau: float, n: int) -> float:
     tau = check_real(tau, "tau", low=0.0)
     n = check_int(n, "n", low=2)
     bound = check_real(bound, "bound", low=0.0, low_open=True)
-    return float(phi_tau((n - 1) * np.exp(-2.0 * bound), tau))
+    g = float(np.logaddexp(0.0, math.log(n - 1) - 2.0 * bound))  # log1p(u), u = (n - 1) e^(-2 bound)
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        return g
+    with np.errstate(over="ignore"):
+        return float(np.expm1((1.0 - tau) * g) / (1.0 - tau))
 
 
 def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, float]:
@@ -78,6 +85,13 @@ def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, floa
     P : array_like, shape (m, n)
         Conditional distributions ``p(. | x_i)``.
     tau : float
+        Family parameter, ``tau >= 0``.
+
+    Returns
+    -------
+    zero_one, surrogate : float
+        The two excess risks. The surrogate one is ``inf`` when ``tau <= 1`` and a score gap on an input
+        of positive weight is so large that the loss itself exceeds the float range.
 
     Examples
     --------
@@ -90,10 +104,14 @@ def population_excess_risks(scores, weights, P, tau: float) -> tuple[float, floa
     tau = check_real(tau, "tau", low=0.0)
     scores = check_array(scores, "scores", ndim=2)
     P = check_probability_vectors(P, "P")
+    if P.ndim != 2:
+        raise ValueError(f"P must be two-dimensional (m, n), got shape {P.shape}")
     w = check_probability_vectors(weights, "weights", axis=0)
     if w.ndim != 1:
         raise ValueError(f"weights must be one-dimensional, got shape {w.shape}")
     check_same_length(("scores", scores), ("weights", w), ("P", P))
+    P = P / P.sum(axis=1, keepdims=True)  # accepted within the tolerance of its dtype: exact in float64 from here
+    w = w / w.sum()
     if scores.shape != P.shape:
         raise ValueError(f"scores and P must have the same shape, got {scores.shape} and {P.shape}")
     ell = np.where(P > 0, comp_sum_loss_all_labels(scores, tau), 0.0)

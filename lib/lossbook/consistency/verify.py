@@ -26,8 +26,8 @@ import numpy as np
 from numba import njit
 
 from .._rng import SeedLike, as_generator, kernel_seed
-from .._validate import ENGINES, check_choice, check_int, check_real
-from .bounds import _bound_T_unchecked
+from .._validate import ENGINES, MAX_ELEMENTS, MAX_LOOP, check_choice, check_int, check_real, check_size
+from .bounds import _FORM_B, _G_COEF, _G_SERIES, _bound_T_unchecked
 from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels
 
 __all__ = ["BoundCheck", "draw_instances", "uniforms_per_draw", "verify_bound"]
@@ -280,6 +280,7 @@ def draw_instances(n: int, draws: int, *, seed: SeedLike) -> tuple[np.ndarray, n
     """
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
+    check_size(n * draws, "n * draws", limit=MAX_ELEMENTS // 4)  # p, h and two work arrays of this size
     kseed = kernel_seed(as_generator(seed))
     return _draw_numpy(kseed, n, draws)
 
@@ -307,21 +308,88 @@ def _search_numpy(kseed: int, n: int, draws: int, tau: float):
 
 
 @njit(cache=True)
+def _expm1_minus_x_scalar(x):
+    # bounds._expm1_minus_x: Taylor series below 0.1 in modulus, the direct difference above
+    if abs(x) < _G_SERIES:
+        h = 0.0
+        for k in range(len(_G_COEF) - 1, -1, -1):
+            h = h * x + _G_COEF[k]
+        return x * x * h
+    return math.expm1(x) - x
+
+
+@njit(cache=True)
+def _t1_scalar(t):
+    # bounds._t1
+    if t < 0.5:
+        return t * math.atanh(t) + 0.5 * math.log1p(-t * t)
+    out = 0.5 * (1.0 + t) * math.log1p(t)
+    if t < 1.0:
+        out += 0.5 * (1.0 - t) * math.log1p(-t)
+    return out
+
+
+@njit(cache=True)
 def _bound_T_scalar(t, tau, n):
     # eq. csh-T, the same stable evaluation as bounds._bound_T_unchecked
     if abs(tau - 1.0) < TAU_ONE_TOL:
-        out = 0.5 * (1.0 + t) * math.log1p(t)
-        if t < 1.0:
-            out += 0.5 * (1.0 - t) * math.log1p(-t)
-        return out
+        return _t1_scalar(t)
     if tau >= 2.0:
-        return t / ((tau - 1.0) * float(n) ** (tau - 1.0))
+        return t * math.exp(-(math.log(tau - 1.0) + (tau - 1.0) * math.log(n)))
     a = 1.0 / (2.0 - tau)
-    lo = -1.0 if t >= 1.0 else math.expm1(a * math.log1p(-t))
-    mean_minus_one = 0.5 * (math.expm1(a * math.log1p(t)) + lo)
-    m1 = math.expm1((2.0 - tau) * math.log1p(mean_minus_one))
-    scale = 2.0 ** (1.0 - tau) if tau < 1.0 else float(n) ** (1.0 - tau)
-    return scale * m1 / (tau - 1.0)
+    delta = (tau - 1.0) / (2.0 - tau)
+    up = math.log1p(t)
+    um = math.log1p(-t) if t < 1.0 else 0.0
+    if delta * up > _FORM_B:
+        ra = math.exp(a * (um - up)) if t < 1.0 else 0.0
+        m1 = math.expm1(up + (2.0 - tau) * (math.log1p(ra) - math.log(2.0)))
+    else:
+        S = delta * _t1_scalar(t) + 0.5 * (1.0 + t) * _expm1_minus_x_scalar(delta * up)
+        if t < 1.0:
+            S += 0.5 * (1.0 - t) * _expm1_minus_x_scalar(delta * um)
+        m1 = math.expm1((2.0 - tau) * math.log1p(S))
+    log_scale = (1.0 - tau) * (math.log(2.0) if tau < 1.0 else math.log(n))
+    return math.exp(log_scale) * m1 / (tau - 1.0)
+
+
+@njit(cache=True)
+def _cstar_scalar(p, tau, n):
+    """C*_tau(p) by the evaluation of comp_sum.best_conditional_risk (eq. :eq:`csh-cstar`)."""
+    top = 0
+    for k in range(1, n):
+        if p[k] > p[top]:
+            top = k
+    rest = 0.0
+    for k in range(n):
+        if k != top:
+            rest += p[k]
+    e = (p[top] - 1.0) + rest
+    if tau >= 2.0:
+        return rest / (1.0 + e) / (tau - 1.0)
+    le = math.log1p(e)
+    if abs(tau - 1.0) < TAU_ONE_TOL:
+        h = 0.0
+        for k in range(n):
+            if p[k] > 0.0:
+                h -= p[k] / (1.0 + e) * (math.log(p[k]) - le)
+        return h
+    delta = (tau - 1.0) / (2.0 - tau)
+    if abs(delta) <= 0.25:
+        S = 0.0
+        for k in range(n):
+            if p[k] > 0.0:
+                S += p[k] / (1.0 + e) * math.expm1(delta * (math.log(p[k]) - le))
+        A = (2.0 - tau) * math.log1p(S)
+    else:
+        a = 1.0 / (2.0 - tau)
+        m = a * (math.log(p[top]) - le)
+        z = 0.0
+        for k in range(n):
+            if k != top and p[k] > 0.0:
+                # exp(a log x) is about twice as fast as x**a (measured) and as accurate here
+                z += math.exp(a * (math.log(p[k]) - le) - m)
+        A = (2.0 - tau) * (m + math.log1p(z))
+    return math.expm1(A) / (1.0 - tau)
 
 
 @njit(cache=True)
@@ -342,7 +410,7 @@ def _margin_one(p, h, tau, n):
     se = 0.0
     for k in range(n):
         se += math.exp(h[k] - m)
-    lse = m + math.log(se)
+    lse = math.log(se)
     cond = 0.0
     pmax = 0.0
     for k in range(n):
@@ -350,27 +418,10 @@ def _margin_one(p, h, tau, n):
         if pk > pmax:
             pmax = pk
         if pk > 0.0:
-            ls = h[k] - lse
+            ls = (h[k] - m) - lse
             ell = -ls if log_case else -math.expm1(q * ls) / q
             cond += pk * ell
-    # best conditional risk, eq. :eq:`csh-cstar`
-    if tau >= 2.0:
-        cstar = (1.0 - pmax) / q
-    elif log_case:
-        cstar = 0.0
-        for k in range(n):
-            if p[k] > 0.0:
-                cstar -= p[k] * math.log(p[k])
-    else:
-        a = 1.0 / (2.0 - tau)
-        z = 0.0
-        log_pmax = math.log(pmax)
-        for k in range(n):
-            if p[k] > 0.0:
-                # (p_k / max p)^a, normalised so that nothing underflows; exp(a log x) is about
-                # twice as fast as x**a (measured) and as accurate here
-                z += math.exp(a * (math.log(p[k]) - log_pmax))
-        cstar = math.expm1((2.0 - tau) * (a * log_pmax + math.log(z))) / (1.0 - tau)
+    cstar = _cstar_scalar(p, tau, n)
     t = pmax - p[arg]
     return t, cond - cstar, _bound_T_scalar(t, tau, n), cond + abs(cstar)
 
@@ -470,6 +521,9 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
     tau = check_real(tau, "tau", low=0.0)
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
+    # the numpy engine holds a few (draws, n) arrays; the numba one streams but still runs n * draws steps
+    check_size(n * draws, "n * draws", limit=MAX_ELEMENTS // 4 if engine == "numpy" else 100 * MAX_LOOP,
+               what="entries" if engine == "numpy" else "loop steps")
     check_choice(engine, "engine", ENGINES)
     kseed = kernel_seed(as_generator(seed))
     if engine == "numba":
