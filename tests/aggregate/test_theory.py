@@ -201,3 +201,16 @@ def test_bad_input_names_the_argument(call, match):
 def test_gamma_above_one_is_allowed_for_the_bag_estimator_only():
     r = bag_regression_risk(2, 1.5, 0.0)
     assert r.bias == pytest.approx(1 - 1 / 3) and r.variance == pytest.approx(1 / 2)
+
+
+@pytest.mark.parametrize("q", [0.2, 0.9, 2.0])
+@pytest.mark.parametrize("t", [1e-7, 9e-5, 2e-4, 1e-2])
+def test_bias_numerator_is_accurate_on_both_sides_of_the_series_switch(q, t):
+    # E[(ts)^2/(1+ts)^2] by quadrature of a cancellation-free integrand: an independent value for the
+    # series branch (t < 1e-4) and the closed-form branch; both must hold 1e-7 relative accuracy
+    from lossbook.aggregate.theory import _mp_f_h, _small_t_bias_numerator
+
+    ref = _mp_quad(lambda s: (t * s) ** 2 / (1 + t * s) ** 2, q)
+    f, h = _mp_f_h(t, q)
+    ours = _small_t_bias_numerator(t, q) if t < 1e-4 else 1 - 2 * f + h
+    assert ours == pytest.approx(ref, rel=1e-7)

@@ -200,6 +200,8 @@ def bag_regression_risk(k, gamma, rho, *, r2=1.0, sigma2=1.0) -> BagRisk:
     instance-level one (:eq:`agg-risk-instance`). ``k = 1`` (no aggregation) is least squares on all
     ``n`` samples whatever ``rho``. Derived in the chapter for an isotropic Gaussian design, random
     bags of equal size and ``||theta_0||^2 = r2``; the paper's parametrisation could not be checked.
+    The derivation assumes ``q = gamma k/(k - 1) < 1``; for ``q >= 1`` (with ``gamma < 1``) the same
+    formula is returned and agrees with simulation in the chapter's table, but it is not derived there.
 
     Parameters
     ----------
