@@ -16,6 +16,7 @@ from .retrieval import (
     evaluate_dual_encoder,
     f1_at_threshold,
     offset_retrieval_task,
+    offset_study,
     reciprocal_ranks,
     train_dual_encoder,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "mw_loss_and_grad",
     "mw_loss_torch",
     "offset_retrieval_task",
+    "offset_study",
     "reciprocal_ranks",
     "roc_auc",
     "train_dual_encoder",

@@ -15,6 +15,7 @@ import numpy as np
 from .._rng import as_generator
 from .._torch import require_torch
 from .._validate import check_array, check_choice, check_int, check_real
+from ..progress import progress
 from .auc import _binary_labels, roc_auc
 from .losses import info_nce_loss_torch, mw_loss_torch
 
@@ -26,6 +27,7 @@ __all__ = [
     "evaluate_dual_encoder",
     "f1_at_threshold",
     "offset_retrieval_task",
+    "offset_study",
     "reciprocal_ranks",
     "train_dual_encoder",
 ]
@@ -198,7 +200,7 @@ def offset_retrieval_task(n_train: int = 200, n_test: int = 200, n_docs: int = 2
     return OffsetRetrievalTask(q_train, q_test, docs, r_train, r_test)
 
 
-def train_dual_encoder(task: OffsetRetrievalTask, loss: str, *, steps: int = 300, batch_size: int = 64,
+def train_dual_encoder(task: OffsetRetrievalTask, loss: str, *, steps: int = 400, batch_size: int = 32,
                        lr: float = 0.01, tau: float = 0.05, seed) -> tuple[np.ndarray, np.ndarray]:
     """Train linear query and document encoders ``A, B`` (score ``<A x_q, B x_d>``) with in-batch pairs.
 
@@ -238,9 +240,16 @@ def train_dual_encoder(task: OffsetRetrievalTask, loss: str, *, steps: int = 300
         opt = torch.optim.Adam([A, B], lr=lr)
         Q, D = torch.tensor(task.queries_train), torch.tensor(task.docs)
         rel = task.relevant_train
+        counts = rel.sum(axis=1)
+        if not counts.all():
+            raise ValueError("every training query of task needs a relevant document")
+        # relevant documents of each query, left-aligned in a padded table, for vectorised draws
+        table = np.zeros((n_q, int(counts.max())), dtype=np.int64)
+        for i in range(n_q):
+            table[i, :counts[i]] = np.flatnonzero(rel[i])
         for _ in range(steps):
             qi = rng.integers(0, n_q, size=batch_size)
-            di = np.array([rng.choice(np.flatnonzero(rel[i])) for i in qi])
+            di = table[qi, (rng.random(batch_size) * counts[qi]).astype(np.int64)]
             labels = rel[qi][:, di]
             if not (~labels).any(axis=1).all():  # a row without negatives: skip this draw
                 continue
@@ -262,11 +271,13 @@ class RetrievalScores(NamedTuple):
     mean_query_auc: float
     f1: float
     threshold: float
+    train_mrr: float
 
 
 def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     """MRR, global AUC, mean per-query AUC and single-threshold F1 of encoders ``A, B`` on the test queries.
 
+    ``train_mrr`` is the MRR on the training queries (for choosing a learning rate without the test set).
     The threshold is the F1-best one on the *training* queries' scores (:func:`best_f1_threshold`), then
     applied unchanged to every test query; global AUC pools all test (query, document) pairs.
 
@@ -289,4 +300,40 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     thr = best_f1_threshold(task.relevant_train, s_train).threshold
     per_query = [roc_auc(rel[i], s_test[i]) for i in range(rel.shape[0])]
     return RetrievalScores(float(reciprocal_ranks(s_test, rel).mean()), roc_auc(rel.ravel(), s_test.ravel()),
-                           float(np.mean(per_query)), f1_at_threshold(rel, s_test, thr), thr)
+                           float(np.mean(per_query)), f1_at_threshold(rel, s_test, thr), thr,
+                           float(reciprocal_ranks(s_train, task.relevant_train).mean()))
+
+
+LOSS_NAMES = ("infonce", "mw")
+
+
+def offset_study(seeds, lrs=(0.003, 0.01, 0.03), *, offset: float = 2.0, steps: int = 400,
+                 batch_size: int = 32, tau: float = 0.05) -> dict[tuple[str, float], list[RetrievalScores]]:
+    """InfoNCE and MW dual encoders on :func:`offset_retrieval_task`, for every seed and learning rate.
+
+    Seed ``s`` fixes the task (``offset_retrieval_task(offset=offset, seed=s)``), the initialisation and
+    the batches, shared by both losses and all learning rates, so differences are paired by seed.
+
+    Returns
+    -------
+    dict
+        ``{(loss, lr): [RetrievalScores per seed]}`` with ``loss`` in ``("infonce", "mw")``.
+
+    Examples
+    --------
+    >>> out = offset_study([0], lrs=(0.01,), steps=2, batch_size=8)
+    >>> sorted(out)
+    [('infonce', 0.01), ('mw', 0.01)]
+    """
+    seeds = [check_int(s, "seeds", low=0) for s in seeds]
+    lrs = [check_real(lr, "lrs", low=0.0, low_open=True) for lr in lrs]
+    if not seeds or not lrs:
+        raise ValueError("seeds and lrs must be non-empty")
+    out: dict[tuple[str, float], list[RetrievalScores]] = {(loss, lr): [] for lr in lrs for loss in LOSS_NAMES}
+    for seed in progress(seeds, desc="seeds"):
+        task = offset_retrieval_task(offset=offset, seed=seed)
+        for lr in lrs:
+            for loss in LOSS_NAMES:
+                A, B = train_dual_encoder(task, loss, steps=steps, batch_size=batch_size, lr=lr, tau=tau, seed=seed)
+                out[(loss, lr)].append(evaluate_dual_encoder(task, A, B))
+    return out
