@@ -139,6 +139,12 @@ def test_per_query_shifts_leave_info_nce_and_per_query_mw_unchanged_but_not_glob
     assert abs(roc_auc(Y.ravel(), (S + c).ravel()) - roc_auc(Y.ravel(), S.ravel())) > 1e-2
     # a common shift (the same constant for every query) changes nothing, even globally
     assert mw_loss(S + 5.0, Y) == pytest.approx(mw_loss(S, Y), rel=1e-12)
+    # item 3: stacking Q perfectly ranked queries (m positives, k negatives each) gives AUC (Q + 1) / (2Q)
+    for Q, m, k in ((2, 1, 1), (5, 3, 4), (40, 2, 7)):
+        base = np.hstack([np.ones((Q, m)), np.zeros((Q, k))])
+        stacked = base + 10.0 * np.arange(Q)[:, None]
+        assert roc_auc((base == 1).ravel(), stacked.ravel()) == pytest.approx((Q + 1) / (2 * Q), abs=1e-15)
+        assert roc_auc((base == 1).ravel(), base.ravel()) == 1.0
     # and the global MW gradient has a non-zero component along each per-query shift direction
     g = mw_loss_and_grad(S + c, Y).grad
     assert np.abs(g.sum(axis=1)).max() > 1e-3
