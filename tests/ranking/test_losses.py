@@ -93,7 +93,7 @@ def test_info_nce_with_one_positive_per_row_is_cross_entropy():
 def test_aoc_bound_holds_on_random_score_sets_and_its_constant_is_sharp():
     rng = np.random.default_rng(5)
     slack = np.inf
-    for trial in range(300):
+    for _ in range(300):
         n = int(rng.integers(2, 60))
         y = rng.integers(0, 2, n)
         y[:2] = [0, 1]

@@ -70,6 +70,16 @@ def _u_numpy(pos, neg):
     return float(lo.sum()) + 0.5 * float((hi - lo).sum())
 
 
+def _u_statistic(y_true, scores, engine: str) -> tuple[float, int]:
+    """``U`` and the number of pairs ``n_pos * n_neg``, after validating every argument."""
+    check_choice(engine, "engine", ENGINES)
+    pos, neg = _split_scores(y_true, scores)
+    if engine == "numpy":
+        return _u_numpy(pos, neg), pos.size * neg.size
+    # np.sort of values (no index array) is the fastest sort NumPy has; the merge is O(n)
+    return float(_u_sorted_numba(np.sort(pos), np.sort(neg))), pos.size * neg.size
+
+
 def mann_whitney_u(y_true, scores, *, engine: str = "numba") -> float:
     """Mann–Whitney U of the positives' scores against the negatives', ties counted one half.
 
@@ -101,12 +111,7 @@ def mann_whitney_u(y_true, scores, *, engine: str = "numba") -> float:
     >>> mann_whitney_u([1, 0, 1, 0], [0.9, 0.1, 0.5, 0.5])
     3.5
     """
-    check_choice(engine, "engine", ENGINES)
-    pos, neg = _split_scores(y_true, scores)
-    if engine == "numpy":
-        return _u_numpy(pos, neg)
-    # np.sort of values (no index array) is the fastest sort NumPy has; the merge is O(n)
-    return float(_u_sorted_numba(np.sort(pos), np.sort(neg)))
+    return _u_statistic(y_true, scores, engine)[0]
 
 
 def roc_auc(y_true, scores, *, engine: str = "numba") -> float:
@@ -118,12 +123,8 @@ def roc_auc(y_true, scores, *, engine: str = "numba") -> float:
 
     Parameters
     ----------
-    y_true : array_like of bool or {0, 1}, shape (n,)
-        Labels; both classes must occur.
-    scores : array_like of float, shape (n,)
-        Finite scores.
-    engine : {"numba", "numpy"}, default "numba"
-        Implementation (see :func:`mann_whitney_u`).
+    y_true, scores, engine
+        As in :func:`mann_whitney_u` (binary labels with both classes, finite scores of the same shape).
 
     Returns
     -------
@@ -132,10 +133,8 @@ def roc_auc(y_true, scores, *, engine: str = "numba") -> float:
 
     Raises
     ------
-    ValueError
-        if the shapes differ, a label is not 0/1, a class is missing or a score is not finite.
-    TypeError
-        if the inputs are not numeric arrays.
+    ValueError, TypeError
+        As :func:`mann_whitney_u`, naming the offending argument.
 
     Examples
     --------
@@ -144,7 +143,5 @@ def roc_auc(y_true, scores, *, engine: str = "numba") -> float:
     >>> roc_auc([0, 1], [0.3, 0.3])  # a tie counts one half
     0.5
     """
-    check_choice(engine, "engine", ENGINES)
-    pos, neg = _split_scores(y_true, scores)
-    u = _u_numpy(pos, neg) if engine == "numpy" else float(_u_sorted_numba(np.sort(pos), np.sort(neg)))
-    return u / (pos.size * neg.size)
+    u, n_pairs = _u_statistic(y_true, scores, engine)
+    return u / n_pairs
