@@ -126,7 +126,7 @@ def best_f1_threshold(y_true, scores) -> ThresholdF1:
     n_pos = int(y.sum())
     if n_pos == 0:
         raise ValueError("y_true needs at least one positive for F1 to be defined")
-    order = np.argsort(-s, kind="stable")
+    order = np.argsort(-s)  # order inside a tie group does not matter: only group ends are used
     s_sorted, tp = s[order], np.cumsum(y[order])
     last = np.r_[np.flatnonzero(np.diff(s_sorted) != 0), s.size - 1]  # end of each tie group
     f1 = 2.0 * tp[last] / (last + 1 + n_pos)
