@@ -142,8 +142,23 @@ def mw_loss_and_grad(scores, labels, *, pooling: str = "global", engine: str = "
 def mw_loss(scores, labels, *, pooling: str = "global", engine: str = "numba") -> float:
     """Mann–Whitney loss :eq:`mw-loss`: mean of ``softplus(s_n - s_p)`` over positive/negative pairs.
 
-    See :func:`mw_loss_and_grad` for the parameters. By :prf:ref:`mw-thm-bound`,
-    ``1 - roc_auc(labels, scores) <= mw_loss(scores, labels) / ln 2`` (global pooling).
+    By :prf:ref:`mw-thm-bound`, ``1 - roc_auc(labels, scores) <= mw_loss(scores, labels) / ln 2``
+    (global pooling).
+
+    Parameters
+    ----------
+    scores, labels, pooling, engine
+        As in :func:`mw_loss_and_grad`.
+
+    Returns
+    -------
+    float
+        The loss, ``>= 0``; ``ln 2`` when every pair is tied.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`mw_loss_and_grad`, naming the offending argument.
 
     Examples
     --------
@@ -197,8 +212,25 @@ def info_nce_loss(scores, labels, tau: float = 0.05) -> float:
 def mw_loss_torch(scores, labels):
     """Differentiable global-pooling MW loss :eq:`mw-loss` of a torch score tensor (any shape).
 
-    ``labels`` is a boolean tensor or array of the same shape. All pairs are formed by broadcasting,
-    so memory grows as ``n_pos * n_neg``: meant for in-batch score matrices.
+    All pairs are formed by broadcasting, so memory grows as ``n_pos * n_neg``: meant for in-batch
+    score matrices (use :func:`mw_loss_and_grad` for large arrays).
+
+    Parameters
+    ----------
+    scores : torch.Tensor
+        Finite scores, any shape.
+    labels : array_like or torch.Tensor of bool or {0, 1}, same shape
+        Both classes must occur.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss, differentiable in ``scores``.
+
+    Raises
+    ------
+    ValueError
+        if the shapes differ, a label is not 0/1 or a class is missing.
 
     Examples
     --------
@@ -219,6 +251,24 @@ def mw_loss_torch(scores, labels):
 
 def info_nce_loss_torch(scores, labels, tau: float = 0.05):
     """Differentiable InfoNCE :eq:`mw-infonce` of a torch score matrix, as :func:`info_nce_loss`.
+
+    Parameters
+    ----------
+    scores : torch.Tensor, shape (n_queries, n_docs)
+    labels : array_like or torch.Tensor of bool or {0, 1}, same shape
+        Every row needs a positive and a negative.
+    tau : float, default 0.05
+        Temperature, ``> 0``.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss, differentiable in ``scores``.
+
+    Raises
+    ------
+    ValueError
+        for bad shapes, labels or ``tau``.
 
     Examples
     --------

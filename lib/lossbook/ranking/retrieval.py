@@ -59,6 +59,11 @@ def reciprocal_ranks(scores, labels) -> np.ndarray:
     ndarray, shape (n_queries,)
         Values in ``(0, 1]``.
 
+    Raises
+    ------
+    ValueError
+        if the shapes differ, a label is not 0/1, a score is not finite or a row has no relevant document.
+
     Examples
     --------
     >>> reciprocal_ranks([[0.9, 0.5, 0.7], [0.1, 0.2, 0.3]], [[0, 1, 0], [0, 0, 1]]).tolist()
@@ -81,6 +86,23 @@ class ThresholdF1(NamedTuple):
 
 def f1_at_threshold(y_true, scores, threshold: float) -> float:
     """F1 of the rule "positive when ``score >= threshold``" (0 when nothing is predicted positive).
+
+    Parameters
+    ----------
+    y_true : array_like of bool or {0, 1}
+    scores : array_like of float, same number of entries
+    threshold : float
+        May be infinite, not NaN.
+
+    Returns
+    -------
+    float
+        ``2 TP / (#predicted positive + #positive)`` in ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        for mismatched sizes, non-binary labels, non-finite scores or a NaN threshold.
 
     Examples
     --------
@@ -113,6 +135,11 @@ def best_f1_threshold(y_true, scores) -> ThresholdF1:
     Returns
     -------
     ThresholdF1
+
+    Raises
+    ------
+    ValueError
+        if sizes differ, there is no positive, or a score is not finite.
 
     Examples
     --------
@@ -212,6 +239,27 @@ def train_dual_encoder(task: OffsetRetrievalTask, loss: str, *, steps: int = 400
     thread; both encoders start at the identity plus ``0.01`` Gaussian noise. Defaults were chosen for
     the chapter's task only.
 
+    Parameters
+    ----------
+    task : OffsetRetrievalTask
+        From :func:`offset_retrieval_task`.
+    loss : {"infonce", "mw"}
+    steps : int, default 400
+        Optimiser steps, ``>= 1``.
+    batch_size : int, default 32
+        Pairs per batch, ``>= 2``.
+    lr : float, default 0.01
+        Adam learning rate, ``> 0``.
+    tau : float, default 0.05
+        InfoNCE temperature, ``> 0``.
+    seed : int, SeedSequence or Generator
+        Fixes the initialisation and the batches.
+
+    Raises
+    ------
+    ValueError
+        for an unknown ``loss``, a parameter out of range, or a training query without a relevant document.
+
     Returns
     -------
     (A, B) : tuple of ndarray, each (dim, dim)
@@ -281,6 +329,21 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     The threshold is the F1-best one on the *training* queries' scores (:func:`best_f1_threshold`), then
     applied unchanged to every test query; global AUC pools all test (query, document) pairs.
 
+    Parameters
+    ----------
+    task : OffsetRetrievalTask
+    A, B : array_like, shape (k, dim)
+        Query and document encoders.
+
+    Returns
+    -------
+    RetrievalScores
+
+    Raises
+    ------
+    ValueError
+        if the encoders' shapes do not fit the task.
+
     Examples
     --------
     >>> task = offset_retrieval_task(20, 5, 40, 10, dim=4, seed=0)
@@ -314,10 +377,24 @@ def offset_study(seeds, lrs=(0.003, 0.01, 0.03), *, offset: float = 2.0, steps: 
     Seed ``s`` fixes the task (``offset_retrieval_task(offset=offset, seed=s)``), the initialisation and
     the batches, shared by both losses and all learning rates, so differences are paired by seed.
 
+    Parameters
+    ----------
+    seeds : iterable of int
+        Non-negative, at least one.
+    lrs : iterable of float, default (0.003, 0.01, 0.03)
+        Learning rates, ``> 0``.
+    offset, steps, batch_size, tau
+        Passed to :func:`offset_retrieval_task` and :func:`train_dual_encoder`.
+
     Returns
     -------
     dict
         ``{(loss, lr): [RetrievalScores per seed]}`` with ``loss`` in ``("infonce", "mw")``.
+
+    Raises
+    ------
+    ValueError
+        if ``seeds`` or ``lrs`` is empty or holds a value out of range.
 
     Examples
     --------
