@@ -59,6 +59,10 @@ def test_task_offsets_are_pure_per_query_shifts_under_the_identity_encoder():
     S = task.queries_test @ task.docs.T
     cluster_part = task.queries_test[:, :-1] @ task.docs[:, :-1].T
     np.testing.assert_allclose(S - cluster_part, np.repeat(task.queries_test[:, -1:], 50, axis=1), atol=1e-14)
+    assert evaluate_dual_encoder(task, np.eye(6), np.eye(6)).offset_gain == pytest.approx(1.0, rel=1e-14)
+    A = np.eye(6)
+    A[-1, -1] = 0.0  # the query encoder drops the offset coordinate: no per-query shift is left
+    assert evaluate_dual_encoder(task, A, np.eye(6)).offset_gain == 0.0
     with pytest.raises(ValueError, match="n_clusters"):
         offset_retrieval_task(n_docs=10, n_clusters=20, seed=0)
     with pytest.raises(TypeError, match="seed"):

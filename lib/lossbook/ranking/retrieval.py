@@ -320,12 +320,16 @@ class RetrievalScores(NamedTuple):
     f1: float
     threshold: float
     train_mrr: float
+    offset_gain: float
 
 
 def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     """MRR, global AUC, mean per-query AUC and single-threshold F1 of encoders ``A, B`` on the test queries.
 
     ``train_mrr`` is the MRR on the training queries (for choosing a learning rate without the test set).
+    ``offset_gain`` is ``|M[-1, -1]|`` relative to the root-mean-square singular value of ``M[:-1, :-1]``,
+    ``M = A^T B``: how strongly a query's offset coordinate still shifts all its scores, compared with the
+    cluster part of the score (1 for the identity encoders).
     The threshold is the F1-best one on the *training* queries' scores (:func:`best_f1_threshold`), then
     applied unchanged to every test query; global AUC pools all test (query, document) pairs.
 
@@ -364,7 +368,14 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     per_query = [roc_auc(rel[i], s_test[i]) for i in range(rel.shape[0])]
     return RetrievalScores(float(reciprocal_ranks(s_test, rel).mean()), roc_auc(rel.ravel(), s_test.ravel()),
                            float(np.mean(per_query)), f1_at_threshold(rel, s_test, thr), thr,
-                           float(reciprocal_ranks(s_train, task.relevant_train).mean()))
+                           float(reciprocal_ranks(s_train, task.relevant_train).mean()),
+                           _offset_gain(A, B))
+
+
+def _offset_gain(A, B) -> float:
+    M = A.T @ B
+    rms = np.linalg.norm(M[:-1, :-1]) / np.sqrt(M.shape[0] - 1)  # Frobenius / sqrt(rank) = RMS singular value
+    return float(abs(M[-1, -1]) / rms)
 
 
 LOSS_NAMES = ("infonce", "mw")
