@@ -99,4 +99,6 @@ def test_chapter_experiment_mw_calibrates_where_infonce_does_not():
                      .global_auc for s in seeds])
     nce_small = np.mean([r.global_auc for r in out[("infonce", lrs[0])]])
     mw_small = np.mean([r.global_auc for r in out[("mw", lrs[0])]])
+    # 'near' is defined as within 0.1 of AUC; the claim fails if InfoNCE's offsets fade at this rate (its
+    # global AUC then rises towards MW's, about 0.3 above the identity's, as at the larger rates)
     assert nce_small < ident + 0.1 < mw_small
