@@ -18,7 +18,7 @@ from scipy.optimize import minimize
 from .._rng import SeedLike, as_generator
 from .._validate import check_array, check_int, check_probability_vectors, check_real, check_same_length
 from ..losses import log_softmax
-from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels, phi_tau
+from .comp_sum import TAU_ONE_TOL, best_conditional_risk, comp_sum_loss_all_labels
 
 __all__ = [
     "LinearFit",
