@@ -493,7 +493,10 @@ class ProbVectors(Array):
         y[..., 0] += 0.25
         z = x.copy()
         z[..., 0] = -0.5
-        z[..., -1] += 0.5 + x[..., 0] if x.shape[-1] > 1 else 1.5
+        if x.shape[-1] > 1:
+            z[..., -1] += 0.5 + x[..., 0]  # still sums to 1
+        else:
+            z[...] = -1.0  # one entry: a negative vector cannot sum to 1
         bad = [Bad(None, "None"), Bad("p", "a string"), Bad(y, "rows summing to 1.25"), Bad(z, "a negative entry")]
         if not self.any_ndim:
             bad.append(Bad(x[None], "one dimension too many"))

@@ -22,7 +22,7 @@ from scipy.optimize import differential_evolution
 from scipy.special import xlog1py
 
 from .._rng import SeedLike, as_generator
-from .._validate import MAX_LOOP, check_array, check_int, check_real, check_size
+from .._validate import check_array, check_int, check_real
 from .comp_sum import TAU_ONE_TOL, best_conditional_risk, conditional_risk, zero_one_regret
 
 __all__ = [
@@ -315,7 +315,7 @@ def tight_instance(t: float, tau: float, n: int, *, eps: float = 1e-9, depth: fl
     tau : float
         ``tau in [0, 1]`` or ``tau = 2``.
     n : int
-        Number of classes, ``n >= 2``.
+        Number of classes, in ``[2, 10**8]``.
     eps : float
         Score lead of the predicted label (``tau <= 1``), ``>= 0``.
     depth : float
@@ -342,6 +342,7 @@ def tight_instance(t: float, tau: float, n: int, *, eps: float = 1e-9, depth: fl
     True
     """
     tau, n = _check_tau_n(tau, n)
+    n = check_int(n, "n", low=2, high=10**8)  # the instance holds n-vectors
     t = check_real(t, "t", low=0.0, high=1.0)
     eps = check_real(eps, "eps", low=0.0)
     depth = check_real(depth, "depth", low=0.0)
@@ -388,11 +389,11 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     tau : float
         ``tau >= 0``.
     n : int
-        Number of classes, ``n >= 2``.
+        Number of classes, in ``[2, 100]`` (the search runs in ``2n - 3`` dimensions).
     seed : int, SeedSequence or Generator
         Source of randomness for differential evolution (required).
     maxiter : int
-        Differential-evolution generations, ``>= 1``.
+        Differential-evolution generations, in ``[1, 10**5]``.
     max_gap : float
         Largest score gap below the predicted label, in ``(0, 700]`` (beyond it the exponential losses
         of ``tau < 1`` overflow, and gaps that large change nothing the search can see).
@@ -414,14 +415,15 @@ def transform_search(t: float, tau: float, n: int, *, seed: SeedLike, maxiter: i
     True
     """
     tau, n = _check_tau_n(tau, n)
+    n = check_int(n, "n", low=2, high=100)  # differential evolution in 2n - 3 dimensions
     t = check_real(t, "t", low=0.0, high=1.0, high_open=True)
-    maxiter = check_int(maxiter, "maxiter", low=1)
+    maxiter = check_int(maxiter, "maxiter", low=1, high=10**5)
     max_gap = check_real(max_gap, "max_gap", low=0.0, low_open=True, high=700.0)
     rng = as_generator(seed)
 
     def unpack(x):
         a = x[0] * (1.0 - t) / 2.0
-        rest = 1.0 - 2.0 * a - t
+        rest = max(0.0, 1.0 - 2.0 * a - t)  # -1 ulp when x[0] = 1 would make p negative
         p = np.empty(n)
         p[0], p[1] = a, a + t
         if n > 2:

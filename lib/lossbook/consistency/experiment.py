@@ -124,17 +124,17 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     model : {"linear", "mlp"}
         Linear scores or one hidden tanh layer of ``hidden`` units.
     hidden : int
-        Hidden width, ``>= 1``.
+        Hidden width, ``>= 1``. At most ``10**4`` (larger values are refused up front).
     m_train, m_eval : int
-        Training and evaluation sample sizes, ``>= 1``.
+        Training and evaluation sample sizes, in ``[1, 10**7]``.
     steps : int
-        Adam steps, ``>= 0``.
+        Adam steps, in ``[0, 10**6]``.
     lr : float
         Adam learning rate, ``> 0``.
     log_every : int
-        Evaluation period in steps, ``>= 1``.
+        Evaluation period in steps, in ``[1, 10**6]``.
     threads : int
-        PyTorch intra-op threads during the call, ``>= 1``.
+        PyTorch intra-op threads during the call, in ``[1, 64]``.
     seed : int, SeedSequence or Generator
         Source of the samples and of the initialisation (required).
 
@@ -157,13 +157,13 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     tau = check_real(tau, "tau", low=0.0)
     if model not in ("linear", "mlp"):
         raise ValueError(f"model must be 'linear' or 'mlp', got {model!r}")
-    hidden = check_int(hidden, "hidden", low=1)
-    m_train = check_int(m_train, "m_train", low=1)
-    m_eval = check_int(m_eval, "m_eval", low=1)
-    steps = check_int(steps, "steps", low=0)
+    hidden = check_int(hidden, "hidden", low=1, high=10**4)
+    m_train = check_int(m_train, "m_train", low=1, high=10**7)
+    m_eval = check_int(m_eval, "m_eval", low=1, high=10**7)
+    steps = check_int(steps, "steps", low=0, high=10**6)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
-    log_every = check_int(log_every, "log_every", low=1)
-    threads = check_int(threads, "threads", low=1)
+    log_every = check_int(log_every, "log_every", low=1, high=10**6)
+    threads = check_int(threads, "threads", low=1, high=64)
     rng = as_generator(seed)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)

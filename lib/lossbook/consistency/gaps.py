@@ -173,11 +173,11 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     seed : int, SeedSequence or Generator
         Source of the random initialisations (required).
     restarts : int
-        Number of L-BFGS starts, ``>= 1``.
+        Number of L-BFGS starts, in ``[1, 1000]``.
     init_scale : float
         Standard deviation of the initial parameters, ``>= 0``.
     maxiter : int
-        L-BFGS iterations per start, ``>= 1``.
+        L-BFGS iterations per start, in ``[1, 10**6]``.
 
     Returns
     -------
@@ -197,9 +197,9 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     P = check_probability_vectors(P, "P")
     w = check_probability_vectors(weights, "weights", axis=0)
     check_same_length(("X", X), ("weights", w), ("P", P))
-    restarts = check_int(restarts, "restarts", low=1)
+    restarts = check_int(restarts, "restarts", low=1, high=1000)
     init_scale = check_real(init_scale, "init_scale", low=0.0)
-    maxiter = check_int(maxiter, "maxiter", low=1)
+    maxiter = check_int(maxiter, "maxiter", low=1, high=10**6)
     rng = as_generator(seed)
     n, d = P.shape[1], X.shape[1]
     best = None
@@ -224,7 +224,7 @@ def quadratic_posterior_example(m: int = 41, sharpness: float = 3.0) -> tuple[np
     Parameters
     ----------
     m : int
-        Number of input points, ``>= 2``.
+        Number of input points, in ``[2, 10**7]``.
     sharpness : float
         Scale of the logits, ``>= 0`` (0 gives uniform posteriors).
 
@@ -238,7 +238,7 @@ def quadratic_posterior_example(m: int = 41, sharpness: float = 3.0) -> tuple[np
     >>> X.shape, P.shape, float(w.sum())
     ((5, 1), (5, 3), 1.0)
     """
-    m = check_int(m, "m", low=2)
+    m = check_int(m, "m", low=2, high=10**7)
     sharpness = check_real(sharpness, "sharpness", low=0.0)
     x = np.linspace(-2.0, 2.0, m)
     logits = sharpness * np.stack([x**2 - 1.0, 1.0 - x**2, 0.5 * x], axis=1)

@@ -73,7 +73,8 @@ SPECS = {
         eps=Real(low=0.0), depth=Real(low=0.0)),
     "transform_search": fn(
         t=Real(0.0, 1.0, high_open=True), tau=TAU, n=Int(low=2, high=100, typical=(2, 3)), seed=Seed(),
-        maxiter=Int(low=1, high=10**5, typical=(1, 3)), max_gap=Real(low=0.0, low_open=True, high=700.0, typical=(1.0, 40.0)),
+        maxiter=Int(low=1, high=10**5, typical=(1, 3)),
+        max_gap=Real(low=0.0, low_open=True, high=700.0, typical=(1.0, 40.0)),
         weight=0.3, may_raise={RuntimeError: "infeasible"}),
     "box_best_conditional_risk": fn(bound=Real(low=0.0, low_open=True), tau=TAU, n=N, may_inf=True),
     "population_excess_risks": fn(scores=TORCH_SCORES, weights=ProbVectors(("m",)), P=ProbVectors(("m", "n")), tau=TAU,
