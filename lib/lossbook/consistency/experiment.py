@@ -130,7 +130,7 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     steps : int
         Adam steps, in ``[0, 10**6]``.
     lr : float
-        Adam learning rate, ``> 0``.
+        Adam learning rate, in ``(0, 10]``.
     log_every : int
         Evaluation period in steps, in ``[1, 10**6]``.
     threads : int
@@ -161,7 +161,7 @@ def train_comp_sum(task: MixtureTask, tau: float, *, model: str = "linear", hidd
     m_train = check_int(m_train, "m_train", low=1, high=10**7)
     m_eval = check_int(m_eval, "m_eval", low=1, high=10**7)
     steps = check_int(steps, "steps", low=0, high=10**6)
-    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    lr = check_real(lr, "lr", low=0.0, low_open=True, high=10.0)
     log_every = check_int(log_every, "log_every", low=1, high=10**6)
     threads = check_int(threads, "threads", low=1, high=64)
     rng = as_generator(seed)

@@ -163,7 +163,7 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     Parameters
     ----------
     X : array_like, shape (m, d)
-        The ``m`` inputs.
+        The ``m`` inputs, entries of modulus at most ``1e100`` (beyond, the scores overflow).
     weights : array_like, shape (m,)
         Their probabilities (non-negative, summing to 1).
     P : array_like, shape (m, n)
@@ -193,7 +193,7 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     True
     """
     tau = check_real(tau, "tau", low=0.0)
-    X = check_array(X, "X", ndim=2)
+    X = check_array(X, "X", ndim=2, max_abs=1e100)
     P = check_probability_vectors(P, "P")
     w = check_probability_vectors(weights, "weights", axis=0)
     check_same_length(("X", X), ("weights", w), ("P", P))
@@ -205,8 +205,9 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     best = None
     for _ in range(restarts):
         theta0 = init_scale * rng.standard_normal(n * d + n)
-        res = minimize(_risk_and_grad, theta0, args=(X, w, P, tau, n), jac=True, method="L-BFGS-B",
-                       options={"maxiter": maxiter, "gtol": 1e-10, "ftol": 1e-15})
+        with np.errstate(over="ignore"):  # a trial step may overflow the risk to inf; the line search backs off
+            res = minimize(_risk_and_grad, theta0, args=(X, w, P, tau, n), jac=True, method="L-BFGS-B",
+                           options={"maxiter": maxiter, "gtol": 1e-10, "ftol": 1e-15})
         if best is None or res.fun < best.fun:
             best = res
     W = best.x[: n * d].reshape(n, d)

@@ -61,7 +61,7 @@ class BoundCheck(NamedTuple):
     draws: int
     n_violations: int              #: draws with Delta C < T_tau(t) beyond rounding (VIOLATION_RTOL)
     min_margin: float              #: smallest Delta C - T_tau(t) over all draws
-    min_ratio: float               #: smallest Delta C / T_tau(t) over draws with t > 1e-6
+    min_ratio: float               #: smallest Delta C / T_tau(t) over draws with t > 1e-6 (inf if none)
     worst_p: np.ndarray            #: distribution of the draw attaining min_ratio
     worst_scores: np.ndarray       #: its scores
     worst_regret01: float          #: its zero-one gap t
@@ -497,7 +497,7 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
     Parameters
     ----------
     tau : float
-        ``tau >= 0``.
+        In ``[0, 100]`` (the sampler's score scales are meaningless beyond).
     n : int
         Number of classes, ``n >= 2``.
     draws : int
@@ -518,7 +518,7 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
     >>> res.n_violations, bool(res.min_ratio >= 1.0)
     (0, True)
     """
-    tau = check_real(tau, "tau", low=0.0)
+    tau = check_real(tau, "tau", low=0.0, high=100.0)
     n = check_int(n, "n", low=2)
     draws = check_int(draws, "draws", low=1)
     # the numpy engine holds a few (draws, n) arrays; the numba one streams but still runs n * draws steps
@@ -540,7 +540,7 @@ def verify_bound(tau: float, n: int, draws: int, *, seed: SeedLike, engine: str 
         w = int(np.argmin(ratio))
         min_ratio = float(ratio[w])
     else:
-        w, min_ratio = int(np.argmin(margin)), float("nan")
+        w, min_ratio = int(np.argmin(margin)), float("inf")  # no informative draw: the empty minimum
     if engine == "numba":
         # the kernel kept the same draw: identical comparisons on identical numbers, first on ties
         wp, wh = (ratio_p, ratio_h) if have_ratio else (margin_p, margin_h)

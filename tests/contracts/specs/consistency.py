@@ -97,7 +97,8 @@ SPECS = {
     "uniforms_per_draw": fn(n=N),
     # n * draws above the documented size limit is refused (tests/consistency/test_verify.py)
     "draw_instances": fn(n=Int(low=2, typical=(2, 20)), draws=Int(low=1, typical=(1, 50)), seed=Seed()),
-    "verify_bound": fn(tau=TAU, n=Int(low=2, typical=(2, 20)), draws=Int(low=1, typical=(1, 200)),
+    "verify_bound": fn(tau=Real(low=0.0, high=100.0, typical=(0.0, 3.0)),
+                       n=Int(low=2, typical=(2, 20)), draws=Int(low=1, typical=(1, 200)),
                        seed=Seed(), engine=Choice("numba", "numpy"), engines=True),
 }
 _ = (CLASS, Bool, Const)  # available to future entries
