@@ -56,3 +56,15 @@ def test_format():
 def test_bad_arguments(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_statistics_of_values_near_the_float_range_do_not_overflow():
+    # issue #12 (found by the contract suite): np.std squared 1e160 into inf
+    s = summarize_seeds([0.0, 1e160])
+    assert s.std == pytest.approx(1e160 / np.sqrt(2), rel=1e-15)
+    assert np.isfinite(s.half_width)
+    # a - b overflows although the mean difference (1.7e308) is representable: formed from halves
+    d = paired_difference([1.2e308, 1.0e308], [-0.6e308, -0.6e308])
+    assert d.mean == pytest.approx(1.7e308, rel=1e-15)
+    assert d.std == pytest.approx(0.2e308 / np.sqrt(2), rel=1e-12)
+    assert 0.0 < d.p_value < 1.0

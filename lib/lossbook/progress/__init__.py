@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+import numpy as np
+
 __all__ = ["progress", "progress_enabled"]
 
 _OFF = {"1", "true", "yes", "on"}
@@ -61,6 +63,16 @@ def progress(iterable: Iterable, *, total: int | None = None, desc: str | None =
     """
     if desc is not None and not isinstance(desc, str):
         raise TypeError(f"desc must be a string or None, got {type(desc).__name__}")
+    try:
+        iter(iterable)
+    except TypeError:
+        raise TypeError(f"iterable must be iterable, got {type(iterable).__name__}") from None
+    if total is not None:
+        from .._validate import check_int
+
+        total = check_int(total, "total", low=0)
+    if not isinstance(leave, bool | np.bool_):
+        raise TypeError(f"leave must be a bool, got {type(leave).__name__}")
     if not progress_enabled():
         return iterable
     try:

@@ -65,6 +65,10 @@ def summarize_seeds(values, confidence: float = 0.95) -> SeedSummary:
     -------
     SeedSummary
         ``half_width`` is :math:`t_{(1+c)/2,\\,n-1}\\,s/\\sqrt n`; with ``std == 0`` the interval is the point.
+        Mean and deviation are formed from the values divided by their largest modulus, so values near the
+        float range neither overflow nor lose their spread; a statistic whose true value exceeds the float
+        range (``std``, ``half_width`` or an interval end for values near 1e308, or a confidence
+        within 1e-16 of 1) is ``inf``, never NaN.
 
     Examples
     --------
@@ -75,10 +79,15 @@ def summarize_seeds(values, confidence: float = 0.95) -> SeedSummary:
     v = check_array(values, "values", ndim=1, min_size=2)
     confidence = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
     n = v.size
-    mean = float(np.mean(v))
-    std = float(np.std(v, ddof=1))
-    h = _t_quantile(confidence, n - 1) * std / np.sqrt(n)
-    return SeedSummary(mean, std, n, mean - h, mean + h, float(h), confidence)
+    scale = float(np.max(np.abs(v)))
+    if scale == 0.0:
+        return SeedSummary(0.0, 0.0, n, 0.0, 0.0, 0.0, confidence)
+    u = v / scale
+    with np.errstate(over="ignore"):
+        mean = float(scale * np.mean(u))
+        std = float(scale * np.std(u, ddof=1))
+        h = float(_t_quantile(confidence, n - 1) * std / np.sqrt(n))
+        return SeedSummary(mean, std, n, mean - h, mean + h, h, confidence)
 
 
 def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
@@ -95,6 +104,7 @@ def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
     -------
     PairedDifference
         The interval excludes 0 exactly when the two-sided paired t-test rejects at ``1 - confidence``.
+        Differences beyond the float range are handled as in :func:`summarize_seeds` (``inf``, never NaN).
 
     Examples
     --------
@@ -106,14 +116,21 @@ def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
     b = check_array(b, "b", ndim=1, min_size=2)
     if a.shape != b.shape:
         raise ValueError(f"a and b must hold one value per seed for the same seeds; got lengths {a.size} and {b.size}")
-    s = summarize_seeds(a - b, confidence)
     from scipy import stats
 
-    if s.std == 0.0:
-        p = 1.0 if s.mean == 0.0 else 0.0
+    with np.errstate(over="ignore"):
+        d = a - b
+    if np.all(np.isfinite(d)):
+        s = half = summarize_seeds(d, confidence)
+    else:  # a - b overflows: summarise (a - b) / 2, exact in halves, and scale back (inf where it must be)
+        half = summarize_seeds(a / 2.0 - b / 2.0, confidence)
+        with np.errstate(over="ignore"):
+            s = SeedSummary(*(2.0 * x for x in half[:2]), half.n, *(2.0 * x for x in half[3:6]), confidence)
+    if half.std == 0.0:
+        p = 1.0 if half.mean == 0.0 else 0.0
     else:
-        tstat = s.mean / (s.std / np.sqrt(s.n))
-        p = float(2.0 * stats.t.sf(abs(tstat), s.n - 1))
+        tstat = half.mean / (half.std / np.sqrt(half.n))  # scale-free: the same from d or d / 2
+        p = float(2.0 * stats.t.sf(abs(tstat), half.n - 1))
     return PairedDifference(s.mean, s.std, s.n, s.ci_low, s.ci_high, s.half_width, confidence, p,
                             int(np.sum(a > b)))
 
