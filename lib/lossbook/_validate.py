@@ -151,6 +151,13 @@ def check_array(
         raise TypeError(f"{name} must be numeric, got dtype={arr.dtype}")
     if arr.dtype.kind == "c" and np.dtype(dtype).kind != "c":
         raise TypeError(f"{name} must be real, got a complex array")
+    target = np.dtype(dtype)
+    if target.kind == "f" and arr.dtype.kind in "fiu" and arr.size and (
+            arr.dtype.kind != "f" or arr.dtype.itemsize > target.itemsize):
+        big = np.max(np.abs(arr[np.isfinite(arr)]), initial=0)
+        if big > np.finfo(target).max:
+            raise ValueError(f"{name} entries must fit in {target.name} (magnitude at most "
+                             f"{np.finfo(target).max:.4g}); largest is {big!r}")
     arr = arr.astype(dtype, copy=False)
     if ndim is not None:
         accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)

@@ -254,7 +254,7 @@ class Sampled(Domain):
 
     def valid(self, draw, a):
         v = draw(st.sampled_from(self.values))
-        return v(a) if callable(v) else v
+        return v(a) if callable(v) and not isinstance(v, type) else v  # a builder, not a dtype or class
 
     def invalid(self, a, name):
         return [Bad(v, "a wrong value") for v in self.bad]

@@ -235,10 +235,14 @@ def load_digits_split(*, test_size: float = 0.3, standardize: bool = False, seed
     ((1257, 64), (540, 64))
     """
     test_size = check_real(test_size, "test_size", low=0.0, high=1.0, low_open=True, high_open=True)
-    if not isinstance(standardize, bool):
+    if not isinstance(standardize, bool | np.bool_):
         raise TypeError(f"standardize must be a bool, got {type(standardize).__name__}")
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+    try:
+        ok = dtype is not None and np.dtype(dtype) in (np.float32, np.float64)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
     try:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
@@ -263,7 +267,7 @@ def torch_loader(X, y, *, batch_size: int, shuffle: bool = True, seed):
     Parameters
     ----------
     X : array_like, shape (n, ...)
-        Features (converted to float32 tensors).
+        Features (converted to float32 tensors: entries of magnitude above 3.4e38 are refused).
     y : array_like, shape (n,)
         Targets (integer labels become int64 tensors, real targets float32).
     batch_size : int
@@ -281,11 +285,14 @@ def torch_loader(X, y, *, batch_size: int, shuffle: bool = True, seed):
 
     torch = require_torch()
     X = check_array(X, "X", ndim=None, dtype=np.float32, min_size=1)
-    y_arr = np.asarray(y)
+    try:
+        y_arr = np.asarray(y)
+    except (ValueError, TypeError) as exc:  # ragged nesting
+        raise TypeError(f"y must be array-like: {exc}") from None
     if X.ndim < 1 or y_arr.ndim != 1 or X.shape[0] != y_arr.shape[0]:
         raise ValueError(f"X and y must have the same number of rows; got shapes {X.shape} and {y_arr.shape}")
     batch_size = check_int(batch_size, "batch_size", low=1)
-    if not isinstance(shuffle, bool):
+    if not isinstance(shuffle, bool | np.bool_):
         raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
     y_t = torch.as_tensor(y_arr.astype(np.int64) if y_arr.dtype.kind in "iub"
                           else check_array(y_arr, "y", ndim=1, dtype=np.float32))
