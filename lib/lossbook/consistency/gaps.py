@@ -135,6 +135,8 @@ def _risk_and_grad(theta, X, w, P, tau, n):
     W = theta[: n * d].reshape(n, d)
     b = theta[n * d:]
     z = X @ W.T + b
+    if not np.all(np.isfinite(z)):  # a trial step of the line search left the float range: reject it
+        return np.inf, np.zeros_like(theta)
     log_s = log_softmax(z, axis=1)
     s = np.exp(log_s)
     q = tau - 1.0
@@ -145,9 +147,10 @@ def _risk_and_grad(theta, X, w, P, tau, n):
         ell = -np.expm1(q * log_s) / q
         sq = np.exp(q * log_s)
     Pw = P * w[:, None]
-    risk = float(np.sum(np.where(P > 0, Pw * ell, 0.0)))
+    live = Pw > 0  # pairs of zero weight contribute nothing, even where their loss overflows to inf
+    risk = float(np.sum(np.where(live, Pw * ell, 0.0)))
     # gradient of ell(z, y) in z is s_y^(tau-1) (s - e_y) (chapter, eq. csh-grad)
-    coef = np.where(P > 0, Pw * sq, 0.0)
+    coef = np.where(live, Pw * sq, 0.0)
     gz = s * coef.sum(axis=1, keepdims=True) - coef
     return risk, np.concatenate(((gz.T @ X).ravel(), gz.sum(axis=0)))
 
@@ -175,7 +178,7 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     restarts : int
         Number of L-BFGS starts, in ``[1, 1000]``.
     init_scale : float
-        Standard deviation of the initial parameters, ``>= 0``.
+        Standard deviation of the initial parameters, in ``[0, 10]``.
     maxiter : int
         L-BFGS iterations per start, in ``[1, 10**6]``.
 
@@ -196,20 +199,28 @@ def fit_linear_population(X, weights, P, tau: float, *, seed: SeedLike, restarts
     X = check_array(X, "X", ndim=2, max_abs=1e100)
     P = check_probability_vectors(P, "P")
     w = check_probability_vectors(weights, "weights", axis=0)
+    if P.ndim != 2:
+        raise ValueError(f"P must be two-dimensional (m, n), got shape {P.shape}")
+    if w.ndim != 1:
+        raise ValueError(f"weights must be one-dimensional, got shape {w.shape}")
     check_same_length(("X", X), ("weights", w), ("P", P))
     restarts = check_int(restarts, "restarts", low=1, high=1000)
-    init_scale = check_real(init_scale, "init_scale", low=0.0)
+    init_scale = check_real(init_scale, "init_scale", low=0.0, high=10.0)
     maxiter = check_int(maxiter, "maxiter", low=1, high=10**6)
     rng = as_generator(seed)
     n, d = P.shape[1], X.shape[1]
     best = None
     for _ in range(restarts):
         theta0 = init_scale * rng.standard_normal(n * d + n)
-        with np.errstate(over="ignore"):  # a trial step may overflow the risk to inf; the line search backs off
+        with np.errstate(over="ignore", invalid="ignore"):  # a trial step may overflow; the line search backs off
             res = minimize(_risk_and_grad, theta0, args=(X, w, P, tau, n), jac=True, method="L-BFGS-B",
                            options={"maxiter": maxiter, "gtol": 1e-10, "ftol": 1e-15})
         if best is None or res.fun < best.fun:
             best = res
+    if not np.isfinite(best.fun):  # every start overflowed (huge X times init_scale): start from zero scores
+        with np.errstate(over="ignore", invalid="ignore"):
+            best = minimize(_risk_and_grad, np.zeros(n * d + n), args=(X, w, P, tau, n), jac=True,
+                            method="L-BFGS-B", options={"maxiter": maxiter, "gtol": 1e-10, "ftol": 1e-15})
     W = best.x[: n * d].reshape(n, d)
     return LinearFit(W, best.x[n * d:].copy(), float(best.fun), bool(best.success))
 
