@@ -192,31 +192,54 @@ def _psi(x, n, b, m):
     return n / (x**m + 1.0) + b * x
 
 
+def _largest_log_root(log_r: float, m: int) -> float:
+    """``log x`` of the largest positive root of ``r = M x^(M-1) / (x^M + 1)^2``, or ``nan`` if none.
+
+    Solved for ``u = log x`` from ``log r`` so that no power of ``x`` or ratio ``b/n`` is ever formed:
+    extreme decays or counts (``r`` from ``1e-600`` to ``1e600``) neither overflow nor lose the root.
+    """
+    if m == 1:  # r = 1/(x+1)^2: x = r^(-1/2) - 1 = r^(-1/2) (1 - r^(1/2))
+        if log_r >= 0.0:
+            return float("nan")
+        return float(-0.5 * log_r + np.log(-np.expm1(0.5 * log_r)))
+    log_m = np.log(m)
+
+    def g(u):
+        return log_m + (m - 1) * u - 2.0 * np.logaddexp(0.0, m * u) - log_r
+
+    u_p = np.log((m - 1) / (m + 1)) / m  # the maximum of the right-hand side
+    if g(u_p) < 0:
+        return float("nan")
+    # for large u, g ~ log M - (M + 1) u - log r: the root lies below that crossing plus a margin
+    hi = max(u_p + 1.0, (log_m - log_r) / (m + 1) + 1.0)
+    for _ in range(200):  # bounded: hi grows by at least 1 each time and g is decreasing
+        if g(hi) < 0:
+            break
+        hi += max(1.0, abs(hi))
+    return float(brentq(g, u_p, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def _solve_log_x(log_r: float, m: int, root_rule: str) -> float:
+    """``log`` of the minimiser of ``psi/n = 1/(x^M+1) + r x`` over ``x >= 0`` (``-inf`` for ``x = 0``)."""
+    u = _largest_log_root(log_r, m)
+    if np.isnan(u):
+        return -np.inf
+    if root_rule == "largest_root":
+        return u
+    # psi(root) < psi(0) = n  <=>  1/(x^M + 1) + r x < 1
+    return u if np.exp(-np.logaddexp(0.0, m * u)) + np.exp(log_r + u) < 1.0 else -np.inf
+
+
 def _largest_root(n: float, b: float, m: int) -> float:
     """Largest positive root of ``b/n = M x^(M-1) / (x^M + 1)^2`` or ``nan`` if there is none."""
-    if m == 1:
-        r = np.sqrt(n / b) - 1.0
-        return float(r) if r > 0 else float("nan")
-    xp = ((m - 1) / (m + 1)) ** (1.0 / m)
-    g = lambda x: m * x ** (m - 1) / (x**m + 1.0) ** 2 - b / n
-    if g(xp) < 0:
-        return float("nan")
-    hi = max(2.0 * xp, 1.0)
-    while g(hi) > 0:
-        hi *= 2.0
-    return float(brentq(g, xp, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return float(np.exp(_largest_log_root(np.log(b) - np.log(n), m)))
 
 
 def _solve_x(n: float, b: float, m: int, root_rule: str) -> float:
     """Minimiser of ``psi`` over ``x >= 0`` (``root_rule="global"``) or the largest root."""
     if n <= 0:
         return 0.0
-    root = _largest_root(n, b, m)
-    if np.isnan(root):
-        return 0.0
-    if root_rule == "largest_root":
-        return root
-    return root if _psi(root, n, b, m) < n else 0.0
+    return float(np.exp(_solve_log_x(np.log(b) - np.log(n), m, root_rule)))
 
 
 def deep_linear_minimizer(
@@ -262,6 +285,10 @@ def deep_linear_minimizer(
     Returns
     -------
     DeepLinearMinimizer
+        Computed in logarithms (the scalar problems are solved for ``log x`` from ``log(b_M/n_k)``), so
+        decays from ``5e-324`` to ``1e308`` and counts up to ``1e300`` give finite singular values,
+        norms and objective; only ``x`` and ``b_constant`` are ``inf`` where their true values exceed
+        the float range.
 
     Examples
     --------
@@ -280,38 +307,54 @@ def deep_linear_minimizer(
     if root_rule not in ("global", "largest_root"):
         raise ValueError(f"root_rule must be 'global' or 'largest_root', got {root_rule!r}")
     k = n.size
-    big_n = float(n.sum())
-    # b_M = M N (N lam_h prod lam)^(1/M), computed in logs so tiny lambdas do not underflow
-    b_const = float(m * big_n * np.exp((np.log(big_n * lh) + np.sum(np.log(lam))) / m))
+    # everything in logs or relative to N: counts up to 1e300 and decays from 5e-324 to 1e308 stay finite
+    big_n = float(np.sum(n / n.max())) * float(n.max())
+    log_n, log_lh, log_lam = np.log(big_n), np.log(lh), np.log(lam)
+    # b_M = M N (N lam_h prod lam)^(1/M)
+    log_b = float(np.log(m) + log_n + (log_n + log_lh + np.sum(log_lam)) / m)
+    with np.errstate(over="ignore"):
+        b_const = float(np.exp(log_b))
 
     if bias:
-        c = np.diag(n) - np.outer(n, n) / big_n
+        frac = n / big_n
+        c = np.diag(frac) - np.outer(frac, frac)  # (diag(n) - n n^T / N) / N
         gam, u = np.linalg.eigh(c)
         gam = np.clip(gam, 0.0, None)
         order = np.argsort(-gam, kind="stable")
-        gam, u = gam[order], u[:, order]
-        b0 = n / big_n
+        gam, u = gam[order] * big_n, u[:, order]
+        b0 = frac
     else:
         gam, u = n.copy(), np.eye(k)
         b0 = np.zeros(k)
 
-    x = np.array([_solve_x(g, b_const, m, root_rule) for g in gam])
-    p2 = big_n * lh * x**m
-    objective = float(np.sum(_psi(x, gam, b_const, m)) / (2.0 * big_n))
-    # balanced factorisation: lam_m s_m^2 = t for every layer, prod s_m = P
-    t = np.exp((np.log(np.where(p2 > 0, p2, 1.0)) + np.sum(np.log(lam))) / m)
-    t = np.where(p2 > 0, t, 0.0)
-    s = np.sqrt(t[None, :] / lam[:, None])  # (M, K)
-    # class means at layer m: r_k^T U diag(prod_{j<m} s_j^2 * P^2/(P^2 + N lam_h)^2) U^T r_k
-    base = p2 / (p2 + big_n * lh) ** 2
-    r = np.eye(k) - b0[:, None]  # column k is e_k - b0
-    coords = u.T @ r  # (K directions, K classes)
-    layer_norms = np.empty((m, k))
-    cum = np.ones(k)
-    for layer in range(m):
-        g = base * cum
-        layer_norms[layer] = np.sqrt(np.einsum("jk,j,jk->k", coords, g, coords))
-        cum = cum * s[layer] ** 2
+    with np.errstate(divide="ignore"):
+        log_gam = np.log(gam)
+    log_x = np.array([_solve_log_x(log_b - lg, m, root_rule) if g > 0 else -np.inf
+                      for g, lg in zip(gam, log_gam, strict=True)])
+    with np.errstate(over="ignore", under="ignore"):
+        x = np.exp(log_x)
+        log_p2 = log_n + log_lh + m * log_x
+        p2 = np.exp(log_p2)
+        # psi = gam / (x^M + 1) + b x, summed and divided by 2N
+        psi = np.where(gam > 0, np.exp(log_gam - np.logaddexp(0.0, m * log_x)) if gam.size else gam, 0.0)
+        psi = psi + np.where(np.isfinite(log_x), np.exp(log_b + log_x), 0.0)
+        objective = float(np.sum(psi / (2.0 * big_n)))
+        # balanced factorisation: lam_m s_m^2 = t for every layer, prod s_m = P
+        log_t = (log_p2 + np.sum(log_lam)) / m
+        log_s2 = log_t[None, :] - log_lam[:, None]  # (M, K)
+        s = np.where(np.isfinite(log_x)[None, :], np.exp(0.5 * log_s2), 0.0)
+        # class means at layer m: r_k^T U diag(prod_{j<m} s_j^2 * P^2/(P^2 + N lam_h)^2) U^T r_k,
+        # with P^2/(P^2 + N lam_h)^2 = x^M/(x^M + 1)^2 / (N lam_h)
+        log_base = m * log_x - 2.0 * np.logaddexp(0.0, m * log_x) - log_n - log_lh
+        r = np.eye(k) - b0[:, None]  # column k is e_k - b0
+        coords = u.T @ r  # (K directions, K classes)
+        layer_norms = np.empty((m, k))
+        log_cum = np.zeros(k)
+        for layer in range(m):
+            g = np.exp(log_base + log_cum)
+            terms = np.where(coords != 0.0, coords**2 * g[:, None], 0.0)
+            layer_norms[layer] = np.sqrt(np.sum(terms, axis=0))
+            log_cum = log_cum + log_s2[layer]
     return DeepLinearMinimizer(
         x=x,
         product_sq_singular_values=p2,
@@ -319,7 +362,7 @@ def deep_linear_minimizer(
         layer_singular_values=s,
         layer_class_mean_norms=layer_norms,
         objective=objective,
-        collapsed=p2 == 0,
+        collapsed=~np.isfinite(log_x),
         directions=u,
         bias=b0,
         b_constant=b_const,
@@ -571,13 +614,19 @@ def fit_deep_linear(
         if bias:
             theta0[-k:] = 0.0
     else:
-        shapes = [np.shape(w) for w in init.weights]
+        if not all(hasattr(init, a) for a in ("weights", "features", "bias")) or isinstance(init, str | bytes):
+            raise TypeError(f"init must be a DeepLinearPoint (weights, features, bias) or None, "
+                            f"got {type(init).__name__}")
+        try:
+            shapes = [np.shape(w) for w in init.weights]
+        except TypeError:
+            raise TypeError("init.weights must be a sequence of arrays") from None
         expected = [(dd, dd)] * (m - 1) + [(k, dd)]
         b_init = np.shape(init.bias)
         if shapes != expected or np.shape(init.features) != (dd, big_n) or b_init != (k,):
             raise ValueError(f"init must hold weights of shapes {expected}, features of shape ({dd}, {big_n}) "
                              f"and a bias of shape ({k},); got {shapes}, {np.shape(init.features)}, {b_init}")
-        hidden = np.array(init.weights[:-1]).reshape(m - 1, dd, dd)
+        hidden = np.array(init.weights[:-1], dtype=float).reshape(m - 1, dd, dd)
         theta0 = pack(init.features, hidden, init.weights[-1], init.bias, bool(bias))
         if not np.all(np.isfinite(theta0)):
             raise ValueError("init must hold finite values")
