@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
-from .._validate import check_array
+from .._validate import check_array, check_broadcast
 from .tissue import check_permittivity
 
 __all__ = [
@@ -49,10 +49,26 @@ def _depth_radius(d, R):
         raise ValueError("R must not be NaN (use np.inf for a flat interface)")
     if np.any(np.isneginf(R)):
         raise ValueError("R must lie in (0, inf]")
+    check_broadcast(("d", d), ("R", R))
     if np.any(np.broadcast_to(d, np.broadcast_shapes(d.shape, R.shape))
               > np.broadcast_to(R, np.broadcast_shapes(d.shape, R.shape))):
         raise ValueError("d must lie in (0, R]: the source must be inside the sphere")
     return d, R
+
+
+def _log10_abs_d_plus_Mr(d, M, r):
+    """``log10 |d + M r|`` without overflow or underflow (``d > 0``, ``r >= 0``, ``M`` complex, finite)."""
+    d, M, r = np.broadcast_arrays(np.asarray(d, dtype=float), M, np.asarray(r, dtype=float))
+    big = r >= d
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # r >= d: r |M + d/r| (d/r <= 1); r < d: d |1 + M r/d| (r/d < 1)
+        a = np.log10(np.where(big, r, 1.0)) + np.log10(np.abs(M + d / np.where(big, r, 1.0)))
+        b = np.log10(d) + np.log10(np.abs(1.0 + M * (r / d)))
+    return np.where(big, a, b)
+
+
+def _broadcast_all(**arrays):
+    check_broadcast(*[(k, np.asarray(v) if not isinstance(v, np.ndarray) else v) for k, v in arrays.items()])
 
 
 def _index(eps_c, n_model: str) -> np.ndarray:
@@ -101,6 +117,7 @@ def defocusing_factor(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str
     """
     d, R = _depth_radius(d, R)
     n = _index(eps_c, n_model)
+    check_broadcast(("d", d), ("R", R), ("eps_c", n))
     with np.errstate(invalid="ignore"):
         ratio = np.where(np.isinf(R), 0.0, d / np.where(np.isinf(R), 1.0, R))
     return n - (n - 1.0) * ratio
@@ -175,7 +192,9 @@ def friis_path_loss_db(r: ArrayLike, f: ArrayLike) -> np.ndarray:
     """
     r = check_array(r, "r", low=0.0, low_open=True)
     f = check_array(f, "f", low=0.0, low_open=True)
-    return 20.0 * np.log10(4.0 * np.pi * r * f / C0)
+    check_broadcast(("r", r), ("f", f))
+    # in logarithms: finite for every finite r, f > 0 (friis_path_loss_db(1e300, 1e300) ~ 11,900 dB)
+    return 20.0 * (np.log10(4.0 * np.pi / C0) + np.log10(r) + np.log10(f))
 
 
 def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
@@ -213,9 +232,10 @@ def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     """
     r = check_array(r, "r", low=0.0)
     f = check_array(f, "f", low=0.0, low_open=True)
+    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c)
     M = defocusing_factor(d, R, eps_c, n_model)
     d = np.asarray(d, dtype=float)
-    return 20.0 * np.log10(4.0 * np.pi * np.abs(d + M * r) * f / C0)
+    return 20.0 * (np.log10(4.0 * np.pi / C0) + _log10_abs_d_plus_Mr(d, M, r) + np.log10(f))
 
 
 def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
@@ -243,8 +263,9 @@ def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n
     True
     """
     r = check_array(r, "r", low=0.0, low_open=True)
+    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
     M = defocusing_factor(d, R, eps_c, n_model)
-    return 20.0 * np.log10(np.abs(M + np.asarray(d, dtype=float) / r))
+    return 20.0 * (_log10_abs_d_plus_Mr(np.asarray(d, dtype=float), M, r) - np.log10(r))
 
 
 def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
@@ -269,8 +290,10 @@ def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c:
     0.0
     """
     r = check_array(r, "r", low=0.0)
+    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
     M = defocusing_factor(d, R, eps_c, n_model)
-    return 20.0 * np.log10(np.abs(1.0 + M * r / np.asarray(d, dtype=float)))
+    d = np.asarray(d, dtype=float)
+    return 20.0 * (_log10_abs_d_plus_Mr(d, M, r) - np.log10(d))
 
 
 def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, *,
@@ -300,7 +323,8 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     Returns
     -------
     numpy.ndarray
-        Power density in W/m^2.
+        Power density in W/m^2, computed in logarithms: ``inf`` or 0 only where the true density
+        lies beyond the float range (a zero moment gives 0).
 
     Examples
     --------
@@ -313,19 +337,25 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     if source not in ("electric", "magnetic"):
         raise ValueError(f"source must be 'electric' or 'magnetic', got {source!r}")
     moment = check_array(moment, "moment", dtype=np.complex128)
+    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c, moment=moment)
     M = defocusing_factor(d, R, eps_c, n_model)
     d = np.asarray(d, dtype=float)
     n = np.sqrt(check_permittivity(eps_c))
-    w = 2.0 * np.pi * f
-    k0 = w / C0
-    alpha = k0 * np.abs(n.imag)
-    tau = 2.0 * n / (1.0 + n)
-    if source == "electric":
-        amp = w**2 * MU0 * np.abs(moment)
-    else:
-        amp = w * MU0 * k0 * np.abs(n) * np.abs(moment)
-    E = np.abs(tau) * amp * np.exp(-alpha * d) / (4.0 * np.pi * np.abs(d + M * r))
-    return E**2 / (2.0 * ETA0)
+    # in natural logarithms, so that the density is inf (or 0) only where the true value lies beyond
+    # the float range, never NaN
+    ln10 = np.log(10.0)
+    log_w = np.log(2.0 * np.pi) + np.log(f)
+    log_k0 = log_w - np.log(C0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        alpha_d = np.exp(log_k0 + np.log(d)) * np.abs(n.imag)
+        log_tau = np.log(2.0) + np.log(np.abs(n)) - np.log(np.abs(1.0 + n))
+        log_m = np.log(np.abs(moment))
+        if source == "electric":
+            log_amp = 2.0 * log_w + np.log(MU0) + log_m
+        else:
+            log_amp = log_w + np.log(MU0) + log_k0 + np.log(np.abs(n)) + log_m
+        log_E = log_tau + log_amp - alpha_d - np.log(4.0 * np.pi) - ln10 * _log10_abs_d_plus_Mr(d, M, r)
+        return np.exp(2.0 * log_E - np.log(2.0 * ETA0))
 
 
 class ValidityReport(NamedTuple):
@@ -455,6 +485,7 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike, eps_c: Arra
     f = check_array(f, "f", low=0.0, low_open=True)
     d, R = _depth_radius(d, R)
     eps = check_permittivity(eps_c, "eps_c")
+    check_broadcast(("r", r), ("f", f), ("R", R), ("d", d), ("eps_c", eps))
     n_abs = np.abs(refractive_index(eps))
     tand = np.abs(eps.imag) / np.where(eps.real > 0, eps.real, np.inf)
     (lo_n, hi_n), (lo_t, hi_t) = CALIBRATED_RANGE["abs_n"], CALIBRATED_RANGE["loss_tangent"]

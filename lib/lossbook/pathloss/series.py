@@ -50,6 +50,15 @@ __all__ = [
 
 ETA0 = MU0 * C0
 
+#: Largest number of series terms any function of this module computes. The series needs about
+#: ``|k1 R| + 4 |k1 R|^(1/3) + 40`` terms, and more for a receiver close to the surface above a shallow
+#: source; a problem that needs more than this is refused up front (``ValueError`` with the estimate),
+#: since the recurrences would run for minutes (``R = 1e6`` m at 2.45 GHz needs ~4e8 terms).
+MAX_TERMS = 20000
+#: Smallest electrical sizes ``k0 R`` and ``|k1 R|`` accepted: below them the Bessel ratio tables
+#: overflow (``h_n(x) ~ (2n-1)!!/x^(n+1)``); such a sphere is electrically a point (quasi-static).
+MIN_ELECTRICAL_SIZE = 1e-6
+
 
 class SeriesTruncationWarning(UserWarning):
     """The series needed more terms than ``n_cap`` allows; the result may not be converged."""
@@ -205,6 +214,19 @@ def _setup(f, eps_c, R, d) -> _Problem:
     if engineering:
         eps = eps.conjugate()  # work in exp(-i w t): Im eps >= 0, Im n >= 0
     n = complex(np.sqrt(eps))
+    # electrical sizes in logarithms (f R may overflow): refuse before anything is tabulated
+    log_x0 = math.log(2.0 * math.pi / C0) + math.log(f) + math.log(R)
+    log_x1 = log_x0 + math.log(abs(n))
+    if min(log_x0, log_x1) < math.log(MIN_ELECTRICAL_SIZE):
+        raise ValueError(
+            f"the sphere is electrically too small for the series: k0 R = {math.exp(log_x0):.3g}, |k1 R| = "
+            f"{math.exp(log_x1):.3g} (from f, R and eps_c); both must be at least {MIN_ELECTRICAL_SIZE:g}")
+    if log_x1 > math.log(MAX_TERMS):
+        est = math.exp(min(log_x1, 700.0))
+        raise ValueError(
+            f"the series would need about {est:.3g} terms (|k1 R| = {est:.3g} from f, R and eps_c), more than "
+            f"the limit of MAX_TERMS = {MAX_TERMS}; the body is electrically too large for the exact series "
+            "(use the closed form, e.g. free_space_path_loss_db, or halfspace_boresight_far_field)")
     omega = 2.0 * np.pi * f
     k0 = omega / C0
     k1 = n * k0
@@ -212,14 +234,25 @@ def _setup(f, eps_c, R, d) -> _Problem:
     return _Problem(k0, k1, k0 * R, k1 * R, k1 * z0, n, omega, engineering)
 
 
-def _n_terms(pb: _Problem, R, d, zmin, tol, nmax, n_cap):
+def _log_q(R, d, r):
+    """``log(z0/z)`` for the source at ``z0 = R - d`` and the receiver at ``z = R + r`` (accurate near 0)."""
+    return math.log1p(-(d + r) / (R + r)) if (d + r) < (R + r) else -math.inf
+
+
+def _n_terms(pb: _Problem, R, d, r_min, tol, nmax, n_cap):
     if nmax is not None:
-        return check_int(nmax, "nmax", low=1)
+        return check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     ax1 = abs(pb.x1)
     n1 = ax1 + 4.0 * ax1 ** (1.0 / 3.0) + 40.0
-    z0 = R - d
-    n2 = 0.0 if z0 == 0 else math.log(tol) / math.log(z0 / zmin) + 20.0
-    N = int(math.ceil(max(n1, n2)))
+    log_q = _log_q(R, d, r_min)
+    n2 = 0.0 if log_q == -math.inf else math.log(tol) / log_q + 20.0
+    need = max(n1, n2)
+    if need > MAX_TERMS:
+        raise ValueError(
+            f"the series would need about {need:.3g} terms (receiver r = {r_min!r} m close to the surface above a "
+            f"source at depth d = {d!r} m in a sphere of R = {R!r} m, for tol = {tol:g}), more than the limit of "
+            f"MAX_TERMS = {MAX_TERMS}; move the receiver away from the surface or raise tol")
+    N = int(math.ceil(need))
     if N > n_cap:
         warnings.warn(
             f"the series needs about {N} terms (receiver close to the surface above a shallow source); "
@@ -280,9 +313,10 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     tol : float
         Target relative truncation error, in ``(0, 1)``; sets the number of terms.
     nmax : int, optional
-        Use exactly this many terms (overrides ``tol``), e.g. to test convergence.
+        Use exactly this many terms (overrides ``tol``), in ``[1, MAX_TERMS]``, e.g. to test convergence.
     n_cap : int
-        Largest number of terms allowed; beyond it a :class:`SeriesTruncationWarning` is issued.
+        Largest number of terms allowed, in ``[1, MAX_TERMS]``; beyond it a :class:`SeriesTruncationWarning`
+        is issued.
     engine : {"numba", "numpy"}
         Compiled kernel or the pure NumPy reference (same results).
 
@@ -290,6 +324,14 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     -------
     SphereField
         ``E`` (V/m), ``H`` (A/m), ``S`` (W/m^2), ``n_terms``, ``tail``.
+
+    Raises
+    ------
+    ValueError
+        Up front, with the estimate, when the series would need more than :data:`MAX_TERMS` terms
+        (an electrically large body, ``|k1 R|`` above the limit, or a receiver too close to the
+        surface above a very shallow source), or when the sphere is electrically smaller than
+        :data:`MIN_ELECTRICAL_SIZE`; every loop is thereby bounded.
 
     Examples
     --------
@@ -300,17 +342,18 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     _check_source(source)
     _check_engine(engine)
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
-    n_cap = check_int(n_cap, "n_cap", low=1)
+    n_cap = check_int(n_cap, "n_cap", low=1, high=MAX_TERMS)
     r = check_array(r, "r", low=0.0)
     mom = _scalar_moment(moment)
     pb = _setup(f, eps_c, R, d)
+    R, d = float(R), float(d)
     shape = r.shape
     rr = r.reshape(-1)
-    zmin = R + (float(rr.min()) if rr.size else 0.0)
-    N = _n_terms(pb, float(R), float(d), zmin, tol, nmax, n_cap)
+    r_min = float(rr.min()) if rr.size else 0.0
+    N = _n_terms(pb, R, d, r_min, tol, nmax, n_cap)
     rho = np.ascontiguousarray(pb.k0 * (R + rr))
-    q_geo = (R - d) / zmin
-    geo = q_geo / (1.0 - q_geo)
+    log_q = _log_q(R, d, r_min)
+    geo = 0.0 if log_q == -math.inf else math.exp(log_q) / -math.expm1(log_q)
     sums = _boresight_sums_numba if engine == "numba" else _boresight_sums_numpy
     while True:
         q0, cM, cN, _, _ = _get_coefficients(engine)(pb.x0, pb.x1, pb.s, pb.n, N, source == "magnetic")
@@ -364,7 +407,7 @@ def series_terms(f: float, eps_c: complex, R: float, d: float, r: float, *, nmax
     True
     """
     _check_source(source)
-    nmax = check_int(nmax, "nmax", low=1)
+    nmax = check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     r = check_real(r, "r", low=0.0)
     pb = _setup(f, eps_c, R, d)
     q0, cM, cN, _, _ = _get_coefficients("numpy")(pb.x0, pb.x1, pb.s, pb.n, nmax, source == "magnetic")
@@ -386,7 +429,7 @@ def _power_and_boresight(f, eps_c, R, d, source, tol, nmax, engine):
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
     pb = _setup(f, eps_c, R, d)
     # only the outgoing amplitudes matter (rho -> inf): terms decay like (z0/R)^n beyond |k1 R|
-    N = _n_terms(pb, float(R), float(d), float(R) * (1 + 1e-3), tol, nmax, 20000)
+    N = _n_terms(pb, float(R), float(d), float(R) * 1e-3, tol, nmax, MAX_TERMS)
     q0, cM, cN, logh0, w = _get_coefficients(engine)(pb.x0, pb.x1, pb.s, pb.n, N, source == "magnetic")
     inv_h = np.zeros(N + 1, dtype=np.complex128)
     inv_h[1:] = np.exp(-logh0[1:])                     # 1/h_n(k0 R): tiny, never overflows
