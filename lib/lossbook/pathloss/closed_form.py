@@ -118,9 +118,13 @@ def defocusing_factor(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str
     d, R = _depth_radius(d, R)
     n = _index(eps_c, n_model)
     check_broadcast(("d", d), ("R", R), ("eps_c", n))
+    flat = np.isinf(R)
+    Rf = np.where(flat, 1.0, R)
     with np.errstate(invalid="ignore"):
-        ratio = np.where(np.isinf(R), 0.0, d / np.where(np.isinf(R), 1.0, R))
-    return n - (n - 1.0) * ratio
+        ratio = np.where(flat, 0.0, d / Rf)
+        rest = np.where(flat, 1.0, (Rf - d) / Rf)  # 1 - d/R without cancellation
+    # M = n (1 - d/R) + d/R: no cancellation between n and (n - 1) d/R for large |n| (M = 1 exactly at d = R)
+    return n * rest + ratio
 
 
 def virtual_source_depth(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
@@ -232,8 +236,8 @@ def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     """
     r = check_array(r, "r", low=0.0)
     f = check_array(f, "f", low=0.0, low_open=True)
-    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c)
     M = defocusing_factor(d, R, eps_c, n_model)
+    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c)
     d = np.asarray(d, dtype=float)
     return 20.0 * (np.log10(4.0 * np.pi / C0) + _log10_abs_d_plus_Mr(d, M, r) + np.log10(f))
 
@@ -263,8 +267,8 @@ def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n
     True
     """
     r = check_array(r, "r", low=0.0, low_open=True)
-    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
     M = defocusing_factor(d, R, eps_c, n_model)
+    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
     return 20.0 * (_log10_abs_d_plus_Mr(np.asarray(d, dtype=float), M, r) - np.log10(r))
 
 
@@ -290,8 +294,8 @@ def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c:
     0.0
     """
     r = check_array(r, "r", low=0.0)
-    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
     M = defocusing_factor(d, R, eps_c, n_model)
+    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
     d = np.asarray(d, dtype=float)
     return 20.0 * (_log10_abs_d_plus_Mr(d, M, r) - np.log10(d))
 
@@ -337,8 +341,8 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     if source not in ("electric", "magnetic"):
         raise ValueError(f"source must be 'electric' or 'magnetic', got {source!r}")
     moment = check_array(moment, "moment", dtype=np.complex128)
-    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c, moment=moment)
     M = defocusing_factor(d, R, eps_c, n_model)
+    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c, moment=moment)
     d = np.asarray(d, dtype=float)
     n = np.sqrt(check_permittivity(eps_c))
     # in natural logarithms, so that the density is inf (or 0) only where the true value lies beyond
@@ -496,8 +500,9 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike, eps_c: Arra
             f"eps_c is outside the range validity() is calibrated on (|n| in [{lo_n}, {hi_n}], loss tangent in "
             f"[{lo_t}, {hi_t}]: high-water tissues); got |n| = {np.ravel(n_abs)[i]:.3g}, loss tangent "
             f"{np.ravel(tand)[i]:.3g}. Evaluate exact_free_space_path_loss_db for this tissue instead.")
-    lam0 = C0 / f
-    k0R = 2.0 * np.pi * R / lam0
+    with np.errstate(over="ignore"):
+        lam0 = C0 / f  # inf only below f ~ 1e-300 Hz
+        k0R = 2.0 * np.pi * R / lam0  # inf only where the electrical size exceeds the float range
     far = r >= np.maximum(lam0, 0.1)
     bound = np.full(np.broadcast_shapes(k0R.shape, far.shape, eps.shape), np.inf)
     for lo, b in reversed(ERROR_BANDS):

@@ -68,13 +68,13 @@ def off_boresight_factor_db(theta_air: ArrayLike, eps_c: ArrayLike) -> np.ndarra
     cos_a = np.where(th >= np.pi / 2, 0.0, np.cos(th))  # exactly 0 at grazing: -inf dB, as documented
     sin_t = np.sin(th) / n
     cos_t = np.sqrt(1.0 - sin_t**2)
-
-    def t_mean(ca, ct):
-        rs = (n * ct - ca) / (n * ct + ca)
-        rp = (ct - n * ca) / (ct + n * ca)
-        return 1.0 - 0.5 * (rs**2 + rp**2)
-
-    ratio = t_mean(cos_a, cos_t) / t_mean(1.0, 1.0) * cos_a / cos_t
+    # Fresnel power transmissions relative to normal incidence, T0 = 4n/(n+1)^2, in a form free of
+    # cancellation (1 - r^2 = 4ab/(a+b)^2) and of overflow for any |n| up to 1e308:
+    # T_s/T0 = ct ca ((n+1)/(n ct + ca))^2, T_p/T0 = ct ca ((n+1)/(ct + n ca))^2
+    n1 = 1.0 + n
+    ts = (cos_t * cos_a) * (n1 / (n * cos_t + cos_a)) ** 2
+    tp = (cos_t * cos_a) * (n1 / (cos_t + n * cos_a)) ** 2
+    ratio = 0.5 * (ts + tp) * cos_a / cos_t
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(ratio)
 
@@ -111,9 +111,12 @@ def stack_transmission(f: float, eps_tissue: complex, eps_layers, thicknesses) -
     True
     """
     f = check_real(f, "f", low=0.0, low_open=True)
-    n0 = complex(_physics_index(check_permittivity(np.asarray(eps_tissue, dtype=complex), "eps_tissue")))
-    layers = check_permittivity(np.atleast_1d(np.asarray(eps_layers, dtype=complex)), "eps_layers")
-    t = check_array(np.atleast_1d(np.asarray(thicknesses, dtype=float)), "thicknesses", ndim=1, low=0.0)
+    eps0 = check_permittivity(eps_tissue, "eps_tissue")
+    if eps0.ndim:
+        raise ValueError(f"eps_tissue must be a single complex permittivity, got shape {eps0.shape}")
+    n0 = complex(_physics_index(eps0))
+    layers = np.atleast_1d(check_permittivity(eps_layers, "eps_layers"))
+    t = np.atleast_1d(check_array(thicknesses, "thicknesses", ndim=(0, 1), low=0.0))
     if layers.ndim != 1 or layers.shape != t.shape:
         raise ValueError(f"eps_layers and thicknesses must have the same length, got {layers.shape} and {t.shape}")
     k0 = 2.0 * np.pi * f / C0

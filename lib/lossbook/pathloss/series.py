@@ -32,12 +32,14 @@ from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
-from .._validate import ENGINES, check_array, check_choice, check_int, check_real
+from .._validate import ENGINES, check_array, check_broadcast, check_choice, check_int, check_real
 from ._bessel import _h_table, _h_table_numba, _j_table, _j_table_numba, _log_j0, _log_j0_numba
 from .closed_form import boresight_power_density, free_space_path_loss_db
 from .tissue import check_permittivity
 
 __all__ = [
+    "MAX_TERMS",
+    "MIN_ELECTRICAL_SIZE",
     "SeriesTruncationWarning",
     "SphereField",
     "exact_free_space_path_loss_db",
@@ -343,6 +345,8 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     _check_engine(engine)
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
     n_cap = check_int(n_cap, "n_cap", low=1, high=MAX_TERMS)
+    if nmax is not None:
+        check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     r = check_array(r, "r", low=0.0)
     mom = _scalar_moment(moment)
     pb = _setup(f, eps_c, R, d)
@@ -400,6 +404,12 @@ def series_terms(f: float, eps_c: complex, R: float, d: float, r: float, *, nmax
     -------
     ndarray of float, shape (nmax,)
 
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
+
     Examples
     --------
     >>> t = series_terms(434e6, 56.9 - 33.3j, 0.2, 0.01, 1.0, nmax=80)
@@ -427,6 +437,8 @@ def _power_and_boresight(f, eps_c, R, d, source, tol, nmax, engine):
     _check_source(source)
     _check_engine(engine)
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
+    if nmax is not None:
+        check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     pb = _setup(f, eps_c, R, d)
     # only the outgoing amplitudes matter (rho -> inf): terms decay like (z0/R)^n beyond |k1 R|
     N = _n_terms(pb, float(R), float(d), float(R) * 1e-3, tol, nmax, MAX_TERMS)
@@ -463,6 +475,12 @@ def sphere_power_out(f: float, eps_c: complex, R: float, d: float, *, source: st
     float
         Power in W.
 
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
+
     Examples
     --------
     >>> from scipy.constants import c, mu_0
@@ -488,6 +506,12 @@ def sphere_directivity_boresight(f: float, eps_c: complex, R: float, d: float, *
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
 
     Examples
     --------
@@ -525,7 +549,13 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
     Returns
     -------
     numpy.ndarray of complex
-        :math:`E_x`, V/m.
+        :math:`E_x`, V/m; its modulus is computed in logarithms, so it is ``inf`` (or 0) only where
+        the true value lies beyond the float range.
+
+    Raises
+    ------
+    ValueError
+        If the phase ``k0 r`` or ``Re(n) k0 d`` exceeds the float range (``f r`` near ``1e308``).
 
     Examples
     --------
@@ -537,14 +567,28 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
     d = check_array(d, "d", low=0.0, low_open=True)
     r = check_array(r, "r", low=0.0, low_open=True)
     eps = check_permittivity(eps_c)
+    mom = _scalar_moment(moment)
+    check_broadcast(("f", f), ("eps_c", eps), ("d", d), ("r", r))
     eng = eps.imag < 0
     eps = np.where(eng, np.conj(eps), eps)
     n = np.sqrt(eps)
-    w = 2.0 * np.pi * f
-    k0 = w / C0
-    E = w**2 * MU0 * np.exp(1j * k0 * r) / (4.0 * np.pi * r) * 2.0 / (1.0 + n) * np.exp(1j * n * k0 * d)
+    # modulus in logarithms (inf or 0 only beyond the float range), phase reduced modulo 2 pi
+    log_k0 = np.log(2.0 * np.pi / C0) + np.log(f)
+    with np.errstate(over="ignore", invalid="ignore"):
+        k0r = np.exp(log_k0 + np.log(r))
+        k0d = np.exp(log_k0 + np.log(d))
+        log_mag = (2.0 * (np.log(2.0 * np.pi) + np.log(f)) + np.log(MU0) - np.log(4.0 * np.pi) - np.log(r)
+                   + np.log(2.0) - np.log(np.abs(1.0 + n)) - n.imag * k0d)
+        phase = np.fmod(k0r, 2.0 * np.pi) + np.fmod(n.real * k0d, 2.0 * np.pi) - np.angle(1.0 + n)
+    # where the modulus underflows to 0 the phase does not matter
+    phase = np.where(np.isfinite(phase) | (log_mag < -800.0), np.nan_to_num(phase, nan=0.0, posinf=0.0), phase)
+    if not (np.all(np.isfinite(phase))):
+        raise ValueError("k0 r or Re(n) k0 d exceeds the float range (from f, r, d and eps_c): the phase of the "
+                         "far field is not representable")
+    with np.errstate(over="ignore", under="ignore"):
+        E = np.exp(log_mag) * np.exp(1j * phase)
     E = np.where(eng, np.conj(E), E)
-    return E * _scalar_moment(moment)
+    return E * mom
 
 
 def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, eps_c: complex, *,
@@ -570,6 +614,12 @@ def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, ep
     -------
     numpy.ndarray
         Path loss in dB, shape of ``r``.
+
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
 
     Examples
     --------
