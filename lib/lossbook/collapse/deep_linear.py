@@ -19,6 +19,7 @@ value-and-gradient kernel, so the closed form can be checked against a generic o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -171,7 +172,8 @@ def deep_linear_thresholds(depth: int) -> tuple[float, float]:
     Returns
     -------
     tuple of float
-        ``(tau_M, rho_M)``.
+        ``(tau_M, rho_M)``, computed in logarithms; ``rho_M ~ M/4`` is ``inf`` only for depths beyond
+        the float range.
 
     Examples
     --------
@@ -182,9 +184,14 @@ def deep_linear_thresholds(depth: int) -> tuple[float, float]:
     m = check_int(depth, "depth", low=1)
     if m == 1:
         return 1.0, 1.0
-    tau = (m - 1) ** ((m - 1) / m) / m
-    xp = ((m - 1) / (m + 1)) ** (1.0 / m)
-    rho = m * xp ** (m - 1) / (xp**m + 1) ** 2
+    # in logarithms (math.log accepts integers of any size): tau = exp(((M-1)/M) log(M-1) - log M),
+    # log xp = log1p(-2/(M+1))/M, rho = M xp^(M-1)/(xp^M + 1)^2
+    lm, lm1 = math.log(m), math.log(m - 1)
+    frac = (m - 1) / m  # exact integer division: fine for integers beyond the float range
+    tau = math.exp(frac * lm1 - lm)
+    log_xpm = math.log1p(-2 / (m + 1))  # log xp^M
+    log_rho = lm + frac * log_xpm - 2.0 * math.log1p(math.exp(log_xpm))
+    rho = math.exp(log_rho) if log_rho < 709.0 else math.inf  # rho ~ M/4
     return float(tau), float(rho)
 
 
@@ -481,6 +488,12 @@ def deep_linear_objective(
     tuple
         ``(f, grad)`` where ``grad`` is a :class:`DeepLinearPoint` of gradients.
 
+    Raises
+    ------
+    OverflowError
+        If the objective or its gradient overflows float64 (entries so large that the product of
+        the ``M + 1`` factors exceeds the float range).
+
     Examples
     --------
     >>> pt = construct_deep_linear_minimizer([3, 2], d=3, depth=2, lam_w=0.01, lam_h=0.01, seed=1)
@@ -520,6 +533,10 @@ def deep_linear_objective(
     theta = pack(h, hidden, ws[-1], b, has_bias)
     kern = _value_and_grad_numba if engine == "numba" else _value_and_grad_numpy
     f, g = kern(theta, d, big_n, k, m, lab, lam, lh, has_bias, LOSS_CODES[loss])
+    if not (np.isfinite(f) and np.all(np.isfinite(g))):
+        raise OverflowError("the objective or its gradient overflows float64 at these parameters (products of "
+                            f"{m + 1} factors of entries up to {max(np.max(np.abs(theta)), lam.max(), lh):.3g}); "
+                            "rescale weights, features or decays")
     gh, ghid, glast, gb = unpack(g, d, big_n, k, m, has_bias)
     grad = DeepLinearPoint(weights=[*list(ghid.copy()), glast.copy()], features=gh.copy(),
                            bias=gb.copy(), labels=lab)
@@ -579,6 +596,12 @@ def fit_deep_linear(
     -------
     DeepLinearFit
 
+    Raises
+    ------
+    FloatingPointError
+        If the objective becomes non-finite (the start or a step overflows: lower ``init_scale`` or the
+        decays).
+
     Notes
     -----
     The kernel's matrix products go through SciPy's BLAS. For the small matrices of typical runs,
@@ -610,7 +633,10 @@ def fit_deep_linear(
     npar = n_params(dd, big_n, k, m, bool(bias))
     if init is None:
         rng = as_generator(seed)
-        theta0 = scale * rng.standard_normal(npar)
+        with np.errstate(over="ignore", invalid="ignore"):
+            theta0 = scale * rng.standard_normal(npar)
+        if not np.all(np.isfinite(theta0)):
+            raise FloatingPointError(f"the initial point is non-finite (init_scale={scale!r}); lower init_scale")
         if bias:
             theta0[-k:] = 0.0
     else:
@@ -637,6 +663,8 @@ def fit_deep_linear(
         return _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
 
     history = [float(fun(theta0)[0])]
+    if not np.isfinite(history[0]):
+        raise FloatingPointError("objective is non-finite at the initial point; lower init_scale or the decays")
 
     def callback(intermediate_result):
         history.append(float(intermediate_result.fun))
@@ -742,7 +770,8 @@ def momentum_gd_deep_linear(
     big_n = labels.size
     b_flag = bool(bias)
     rng = as_generator(seed)
-    theta = scale * rng.standard_normal(n_params(dd, big_n, k, m, b_flag))
+    with np.errstate(over="ignore", invalid="ignore"):
+        theta = scale * rng.standard_normal(n_params(dd, big_n, k, m, b_flag))
     if b_flag:
         theta[-k:] = 0.0
     vel = np.zeros_like(theta)
@@ -757,9 +786,13 @@ def momentum_gd_deep_linear(
         if np.linalg.norm(g) < tol:
             converged = True
             break
-        vel = mom * vel + g
-        theta = theta - step * vel
+        with np.errstate(over="ignore", invalid="ignore"):
+            vel = mom * vel + g
+            theta = theta - step * vel
     f, g = _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
+    if not (np.isfinite(f) and np.all(np.isfinite(g))):
+        raise FloatingPointError(f"gradient descent diverged after step {it} (non-finite objective); lower lr "
+                                 f"(got {step}) or the decays")
     h, hidden, last, b = unpack(theta.copy(), dd, big_n, k, m, b_flag)
     return DeepLinearFit(weights=[*list(hidden), last], features=h, bias=b.copy() if b_flag else np.zeros(k),
                          labels=labels, objective=float(f), grad_norm=float(np.linalg.norm(g)), n_iter=it,
@@ -783,6 +816,7 @@ def ufm_decays_from_deep_linear(lam_w: float, lam_h: float, n_classes: int, n_sa
     Returns
     -------
     tuple of float
+        ``inf`` only where ``K lam_w`` or ``N lam_h`` exceeds the float range.
 
     Examples
     --------
@@ -793,7 +827,8 @@ def ufm_decays_from_deep_linear(lam_w: float, lam_h: float, n_classes: int, n_sa
     lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
     k = check_int(n_classes, "n_classes", low=2)
     n = check_int(n_samples, "n_samples", low=k)
-    return float(k * lam_w), float(n * lam_h)
+    with np.errstate(over="ignore"):
+        return float(np.float64(k) * lam_w), float(np.float64(n) * lam_h)
 
 
 def deep_linear_decays_from_ufm(lam_w: float, lam_h: float, n_classes: int, n_samples: int) -> tuple[float, float]:
@@ -864,6 +899,8 @@ def deep_linear_ce_etf(
     Returns
     -------
     DeepLinearCEETF
+        Computed in logarithms; ``product_singular_value`` and ``class_mean_scale`` are ``inf`` only
+        where their true values exceed the float range (extreme decays).
 
     Examples
     --------
@@ -876,13 +913,15 @@ def deep_linear_ce_etf(
     m = check_int(depth, "depth", low=1)
     lam = _check_lams(lam_w, m)
     lh = check_real(lam_h, "lam_h", low=0.0, low_open=True)
-    scale = np.sqrt(n * lh * np.prod(lam))
+    # log of sqrt(n lam_h prod lam): the product itself under- or overflows for extreme decays
+    log_scale = 0.5 * (math.log(n) + math.log(lh) + float(np.sum(np.log(lam))))
     alpha = 0.5 * (m + 1)
     beta = 0.5 * (k - 1) * (m + 1)
 
     def f_of_logt(s):
-        t = np.exp(s)
-        return float(np.logaddexp(0.0, np.log(k - 1.0) - t**alpha / scale) + beta * t)
+        with np.errstate(over="ignore"):
+            z = np.exp(alpha * s - log_scale)  # t^alpha / scale
+            return float(np.logaddexp(0.0, np.log(k - 1.0) - z) + beta * np.exp(s))
 
     # the optimum has beta t <= log K (else t = 0 is better), so t lies below log(K)/beta
     grid = np.linspace(np.log(np.log(k) / beta) - 40.0, np.log(np.log(k) / beta), 4001)
@@ -896,6 +935,7 @@ def deep_linear_ce_etf(
         return DeepLinearCEETF(t=0.0, product_singular_value=0.0, class_mean_scale=0.0,
                                objective=float(np.log(k)))
     t = float(np.exp(best_s))
-    p = float(t ** (0.5 * m) / np.sqrt(np.prod(lam)))
-    a = float(np.sqrt(t / (n * lh)))
+    with np.errstate(over="ignore"):
+        p = float(np.exp(0.5 * m * best_s - 0.5 * float(np.sum(np.log(lam)))))
+        a = float(np.exp(0.5 * (best_s - math.log(n) - math.log(lh))))
     return DeepLinearCEETF(t=t, product_singular_value=p, class_mean_scale=a, objective=float(best_f))

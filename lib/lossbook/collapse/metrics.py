@@ -71,7 +71,7 @@ def _check_H_labels(H, labels, n_classes):
     counts = np.bincount(y, minlength=K)
     if np.any(counts == 0):
         empty = np.flatnonzero(counts == 0).tolist()
-        raise ValueError(f"every class in 0..{K - 1} needs at least one sample; empty classes: {empty}")
+        raise ValueError(f"labels must contain every class in 0..{K - 1} at least once; empty classes: {empty}")
     return H, y, K, counts
 
 

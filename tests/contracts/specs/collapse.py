@@ -6,6 +6,13 @@ from hypothesis import strategies as st
 
 from lossbook.collapse import construct_deep_linear_minimizer
 
+class Opt(Maybe):
+    """An optional argument whose default is ``None`` (so ``None`` is valid, not refused)."""
+
+    def invalid(self, a, name):
+        return [b for b in self.inner.invalid(a, name) if b.value is not None]
+
+
 POS = Real(low=0.0, low_open=True)
 NONNEG = Real(low=0.0)
 #: documented magnitude limit of the unconstrained-features family (lossbook.collapse.ufm.MAX_MAGNITUDE)
@@ -119,14 +126,14 @@ SPECS = {
                   n_classes=Maybe(Sampled([lambda a: a["K"]], bad=(1, 1.5))),
                   global_mean=Choice("weighted", "uniform"), dims=LAB_DIMS, may_inf=True),
     "collapse_metrics": fn(H=Array(shape=("d", "N")), labels=AllLabels(("N",), "K"),
-                           W=Maybe(Array(shape=("K", "d"))),
+                           W=Opt(Array(shape=("K", "d"))),
                            n_classes=Maybe(Sampled([lambda a: a["K"]], bad=(1, 1.5))),
                            global_mean=Choice("weighted", "uniform"),
                            rcond=Maybe(Real(0.0, 1.0, low_open=True, high_open=True)), dims=LAB_DIMS, may_inf=True),
     # --- frames
-    "simplex_etf": fn(K=Int(low=2, typical=(2, 6)), d=Maybe(Int(low=lambda a: a["K"] - 1, typical=(2, 8))),
+    "simplex_etf": fn(K=Int(low=2, typical=(2, 6)), d=Opt(Int(low=lambda a: a["K"] - 1, typical=(2, 8))),
                       scale=Maybe(POS), seed=Maybe(Seed(optional=True))),
-    "orthonormal_frame": fn(K=Int(low=1, typical=(1, 5)), d=Maybe(Int(low=lambda a: a["K"], typical=(1, 8))),
+    "orthonormal_frame": fn(K=Int(low=1, typical=(1, 5)), d=Opt(Int(low=lambda a: a["K"], typical=(1, 8))),
                             seed=Maybe(Seed(optional=True))),
     "random_rotation": fn(d=Int(low=1, typical=(1, 6)), seed=Seed()),
     # --- unconstrained features
@@ -166,9 +173,9 @@ SPECS = {
     "perturbation_spectrum": fn(K=Int(low=2, typical=(2, 5)), d=Int(low=lambda a: a["K"] + 1, typical=(3, 10)),
                                 n=Int(low=1, typical=(1, 10)), lam_w=POS,
                                 lam_h=Real(low=0.0, low_open=True, high=lambda a: 1.0 / a["lam_w"], high_open=True),
-                                beta=POS),
+                                beta=POS, may_inf=True),
     # --- deep linear
-    "deep_linear_thresholds": fn(depth=Int(low=1, typical=(1, 30), extra=(10**6, 2**63, 10**400))),
+    "deep_linear_thresholds": fn(depth=Int(low=1, typical=(1, 30), extra=(10**6, 2**63, 10**400)), may_inf=True),
     "deep_linear_minimizer": fn(counts=COUNTS, depth=DEPTH, lam_w=LAMS, lam_h=POS, bias=Maybe(Bool()),
                                 root_rule=Maybe(Choice("global", "largest_root")), dims={"K": (2, 4)},
                                 may_inf=True),
@@ -186,7 +193,7 @@ SPECS = {
                           seed=Seed(), bias=Maybe(Bool()),
                           init_scale=Maybe(Real(low=0.0, low_open=True, typical=(0.01, 1.0))),
                           gtol=Maybe(Real(low=0.0, low_open=True, typical=(1e-10, 1e-3))),
-                          maxiter=Int(low=1, typical=(1, 10)), init=Maybe(Obj(_init, bad=("zeros", 3, object()))),
+                          maxiter=Int(low=1, typical=(1, 10)), init=Opt(Obj(_init, bad=("zeros", 3, object()))),
                           dims={"K": (2, 3)}, weight=0.4, may_raise={FloatingPointError: "non-finite"}),
     "momentum_gd_deep_linear": fn(counts=COUNTS_SMALL, d=SIZE, depth=Int(low=1, typical=(1, 2)),
                                   lam_w=Real(low=0.0, low_open=True, typical=(1e-3, 0.1)),
