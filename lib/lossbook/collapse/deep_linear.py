@@ -443,6 +443,12 @@ def construct_deep_linear_minimizer(
 # generic solver
 
 
+def _norm(g: np.ndarray) -> float:
+    """Euclidean norm without overflow of the squares (finite for every finite ``g`` below ~1e308)."""
+    big = float(np.max(np.abs(g))) if g.size else 0.0
+    return big * float(np.linalg.norm(g / big)) if big > 0 else 0.0
+
+
 def _labels_from_counts(n: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(n.size), n.astype(np.int64))
 
@@ -504,6 +510,8 @@ def deep_linear_objective(
     if loss not in LOSS_CODES:
         raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
     check_choice(engine, "engine", ENGINES)
+    if isinstance(weights, str | bytes | np.ndarray) or not hasattr(weights, "__iter__"):
+        raise TypeError(f"weights must be a sequence of 2-D arrays [W_1, ..., W_M], got {type(weights).__name__}")
     ws = [check_array(w, f"weights[{i}]", ndim=2) for i, w in enumerate(weights)]
     if not ws:
         raise ValueError("weights must hold at least one layer")
@@ -518,7 +526,7 @@ def deep_linear_objective(
         raise ValueError(f"weights[{m - 1}] must have {d} columns, got {ws[-1].shape[1]}")
     lab = np.asarray(labels)
     if lab.shape != (big_n,) or lab.dtype.kind not in "iu":
-        raise ValueError(f"labels must be an integer array of shape ({big_n},)")
+        raise ValueError(f"labels must be an integer array of shape ({big_n},), one per column of features")
     lab = lab.astype(np.int64)
     if lab.min() < 0 or lab.max() >= k:
         raise ValueError(f"labels must lie in [0, {k - 1}]")
@@ -532,7 +540,8 @@ def deep_linear_objective(
     hidden = np.array(ws[:-1]).reshape(m - 1, d, d)
     theta = pack(h, hidden, ws[-1], b, has_bias)
     kern = _value_and_grad_numba if engine == "numba" else _value_and_grad_numpy
-    f, g = kern(theta, d, big_n, k, m, lab, lam, lh, has_bias, LOSS_CODES[loss])
+    with np.errstate(all="ignore"):  # overflow is refused just below, with the same error for both engines
+        f, g = kern(theta, d, big_n, k, m, lab, lam, lh, has_bias, LOSS_CODES[loss])
     if not (np.isfinite(f) and np.all(np.isfinite(g))):
         raise OverflowError("the objective or its gradient overflows float64 at these parameters (products of "
                             f"{m + 1} factors of entries up to {max(np.max(np.abs(theta)), lam.max(), lh):.3g}); "
@@ -599,8 +608,8 @@ def fit_deep_linear(
     Raises
     ------
     FloatingPointError
-        If the objective becomes non-finite (the start or a step overflows: lower ``init_scale`` or the
-        decays).
+        If the objective or its gradient becomes non-finite (the start or a step overflows: lower
+        ``init_scale`` or the decays).
 
     Notes
     -----
@@ -631,8 +640,8 @@ def fit_deep_linear(
     labels = _labels_from_counts(n)
     big_n = labels.size
     npar = n_params(dd, big_n, k, m, bool(bias))
+    rng = as_generator(seed)  # validated even when init is given
     if init is None:
-        rng = as_generator(seed)
         with np.errstate(over="ignore", invalid="ignore"):
             theta0 = scale * rng.standard_normal(npar)
         if not np.all(np.isfinite(theta0)):
@@ -673,8 +682,8 @@ def fit_deep_linear(
                    options={"gtol": tol, "ftol": 0.0, "maxiter": iters, "maxcor": 50,
                             "maxfun": 4 * iters})
     f, g = fun(res.x)
-    if not np.isfinite(f):
-        raise FloatingPointError("objective became non-finite; lower init_scale")
+    if not (np.isfinite(f) and np.all(np.isfinite(g))):
+        raise FloatingPointError("objective or gradient became non-finite; lower init_scale or the decays")
     h, hidden, last, b = unpack(res.x.copy(), dd, big_n, k, m, b_flag)
     return DeepLinearFit(
         weights=[*list(hidden), last],
@@ -682,7 +691,7 @@ def fit_deep_linear(
         bias=b.copy() if b_flag else np.zeros(k),
         labels=labels,
         objective=float(f),
-        grad_norm=float(np.linalg.norm(g)),
+        grad_norm=_norm(g),
         n_iter=int(res.nit),
         converged=bool(res.success),
         history=np.array(history),
@@ -795,7 +804,7 @@ def momentum_gd_deep_linear(
                                  f"(got {step}) or the decays")
     h, hidden, last, b = unpack(theta.copy(), dd, big_n, k, m, b_flag)
     return DeepLinearFit(weights=[*list(hidden), last], features=h, bias=b.copy() if b_flag else np.zeros(k),
-                         labels=labels, objective=float(f), grad_norm=float(np.linalg.norm(g)), n_iter=it,
+                         labels=labels, objective=float(f), grad_norm=_norm(g), n_iter=it,
                          converged=converged, history=np.array(history))
 
 

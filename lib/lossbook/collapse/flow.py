@@ -213,12 +213,13 @@ def central_path_flow(
     args = (np.ascontiguousarray(H0), np.ascontiguousarray(Y), y, counts, N / K * lam_w, lam_h, dt, n_steps, every)
     kernel = _flow_numba if check_choice(engine, "engine", ENGINES) == "numba" else _flow_numpy
     _check_solvable(args[0], args[4])
+    if _traces_numpy(args[0], y, counts)[1] == 0.0:
+        raise ValueError("H0 has all class means equal (tr Sigma_B = 0); the trace ratio is undefined")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             H, trw, trb = kernel(*args)
-        except np.linalg.LinAlgError:
-            raise ValueError("H H^T + (N/K) lam_w I became singular in floating point along the path (lam_w "
-                             "negligible next to ||H||^2); increase lam_w") from None
+        except np.linalg.LinAlgError:  # the compiled solver refuses non-finite matrices: a diverged path
+            raise FloatingPointError("central path diverged (non-finite or singular features); reduce dt") from None
     if not (np.all(np.isfinite(trw)) and np.all(np.isfinite(trb))):
         raise FloatingPointError("central path diverged (non-finite features); reduce dt")
     if np.any(trb == 0.0):

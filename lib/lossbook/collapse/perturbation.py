@@ -253,7 +253,8 @@ def intra_inter_energy(F, K: int, d: int, n: int, *, n_draws: int = 200, seed: S
     -------
     EnergySplit
         ``inter_share`` is scale-free (computed from ``F`` rescaled exactly); ``intra_gain`` scales
-        with ``F**2`` and is ``inf`` only where its true value exceeds the float range.
+        with ``F**2``; either is ``inf`` only where its true value exceeds the float range (for the
+        share: intra-class responses below the float range next to inter-class ones).
 
     Examples
     --------
@@ -282,7 +283,8 @@ def intra_inter_energy(F, K: int, d: int, n: int, *, n_draws: int = 200, seed: S
     inter = F @ D - intra
     e_intra = np.sum(intra**2, axis=0)
     e_inter = np.sum(inter**2, axis=0)
-    shares = e_inter / np.maximum(e_intra, np.finfo(float).tiny)
+    with np.errstate(over="ignore"):
+        shares = e_inter / np.maximum(e_intra, np.finfo(float).tiny)
     gains = e_intra / np.sum(D**2, axis=0)
     with np.errstate(over="ignore", under="ignore"):
         gain = float(np.ldexp(np.mean(gains), 2 * e2))
@@ -322,7 +324,8 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
     Returns
     -------
     PerturbationSpectrum
-        An eigenvalue is ``-inf`` only where :math:`\mu/\beta` exceeds the float range (tiny ``beta``).
+        An eigenvalue is ``-inf`` (and ``inter_class``, ``sigma_max`` ``inf``) only where
+        :math:`\mu/\beta` exceeds the float range (tiny ``beta`` or extreme decays).
 
     Examples
     --------
@@ -336,21 +339,22 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
     lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
     lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
-    c = np.sqrt(lam_w * lam_h)
-    if c >= 1.0:
+    c = min(np.sqrt(lam_w) * np.sqrt(lam_h), 1.0)
+    # lam_w lam_h < 1, tested as lam_h < 1/lam_w (the form of the bound on lam_h), in logs for extreme decays
+    if np.log(lam_h) >= -np.log(lam_w) or (lam_w > 1e-300 and lam_h >= 1.0 / lam_w):
         raise ValueError(f"lam_w * lam_h must be < 1 (non-zero collapsed minimiser), got {lam_w * lam_h!r}")
-    r = np.sqrt(lam_h) / np.sqrt(lam_w)
-    mus = [0.0, lam_h, r, 2 * lam_h * (1 - c), 4 * lam_h * (1 - c)]
-    mult = [d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1]
-    kinds = ("mean, orthogonal", "within, orthogonal", "within, frame", "mean, frame", "mean, frame (all-ones)")
-    keep = [i for i in range(5) if mult[i] > 0]
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # ratios beyond the float range are +-inf (documented)
+        r = np.sqrt(lam_h) / np.sqrt(lam_w)
+        mus = [0.0, lam_h, r, 2 * lam_h * (1 - c), 4 * lam_h * (1 - c)]
+        mult = [d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1]
+        kinds = ("mean, orthogonal", "within, orthogonal", "within, frame", "mean, frame", "mean, frame (all-ones)")
+        keep = [i for i in range(5) if mult[i] > 0]
         values = np.array([1.0 - mus[i] / beta for i in keep])
-    return PerturbationSpectrum(
-        values,
-        np.array([mult[i] for i in keep], dtype=np.int64),
-        tuple(kinds[i] for i in keep),
-        float(2 * lam_h * (1 - c) / beta),
-        float(np.abs(values).max()),
-        float(np.abs(values).min()),
-    )
+        return PerturbationSpectrum(
+            values,
+            np.array([mult[i] for i in keep], dtype=np.int64),
+            tuple(kinds[i] for i in keep),
+            float(2 * lam_h * (1 - c) / beta),
+            float(np.abs(values).max()),
+            float(np.abs(values).min()),
+        )

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from .._rng import SeedLike
+from .._rng import SeedLike, as_generator
 from .._validate import check_array, check_int, check_real
 from .etf import orthonormal_frame
 
@@ -187,6 +187,8 @@ def ufm_minimizer(K: int, n: int, d: int, lam_w: float, lam_h: float, *, seed: S
     d = check_int(d, "d", low=K)
     lam_w = _decay(lam_w, "lam_w", low_open=True)
     lam_h = _decay(lam_h, "lam_h", low_open=True)
+    if seed is not None:
+        as_generator(seed)  # validated even when the minimiser is zero and the frame unused
     c = np.sqrt(lam_w) * np.sqrt(lam_h)
     Y = class_indicator(K, n)
     if c >= 1.0:

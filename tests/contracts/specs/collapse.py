@@ -1,5 +1,7 @@
 """Contracts of lossbook.collapse (see tests/contracts/contracts_dsl.py)."""
 
+import math
+
 import numpy as np
 from contracts_dsl import RESULT, Array, Bad, Bool, Choice, Domain, Int, Labels, Maybe, Obj, OneOf, Real, Sampled, Seed, fn
 from hypothesis import strategies as st
@@ -74,7 +76,7 @@ class Layers(Domain):
         return [(a["d"], a["d"])] * (a["M"] - 1) + [(a["K"], a["d"])]
 
     def valid(self, draw, a):
-        return [Array(shape=sh, typical=(-2.0, 2.0), max_abs=1e30).valid(draw, a) for sh in self._shapes(a)]
+        return [Array(shape=sh, typical=(-2.0, 2.0)).valid(draw, a) for sh in self._shapes(a)]
 
     def invalid(self, a, name):
         good = [np.ones(sh) for sh in self._shapes(a)]
@@ -86,7 +88,8 @@ class Layers(Domain):
                 Bad(nan, "a NaN entry")]
 
 
-UFM_DIMS = {"K": (2, 3), "n": (1, 2), "N": lambda a: a["K"] * a["n"], "d": (1, 3)}
+# n >= 2 so that a one-hot Y with K + 2 classes exists (shape clashes in K then reach the W check)
+UFM_DIMS = {"K": (2, 3), "n": (2, 3), "N": lambda a: a["K"] * a["n"], "d": (1, 3)}
 LAB_DIMS = {"K": (2, 3), "extra": (0, 2), "N": lambda a: a["K"] + a["extra"], "d": (1, 3)}
 H = Array(shape=("d", "N"), max_abs=BIG)
 W = Array(shape=("K", "d"), max_abs=BIG)
@@ -94,8 +97,12 @@ Y = OneHot()
 COUNTS_SMALL = Array(shape=("K",), dtype="int", low=1, typical=(1, 3))
 COUNTS = OneOf(Array(shape=("K",), dtype="int", low=1, typical=(1, 6)),
                Sampled([[1e300, 1e300], [2.0**53, 1.0, 7.0], [1e15, 1.0]]), bad=([0, 1], [1.5, 2.0], [3]))
-LAMS = OneOf(POS, Array(shape=(lambda a: a["depth"],), low=0.0, low_open=True), bad=([0.1] * 7,))
+LAMS = OneOf(POS, Array(shape=(lambda a: a["depth"],), low=0.0, low_open=True, typical=(1e-3, 3.0)),
+             bad=([0.1] * 7,))
 DEPTH = Int(low=1, typical=(1, 4))
+SMALL_LAMS = OneOf(Real(low=0.0, low_open=True, typical=(1e-3, 0.1)),
+                   Array(shape=(lambda a: a["depth"],), low=0.0, low_open=True, typical=(1e-3, 0.1)),
+                   bad=([0.1] * 7,))
 SIZE = Int(low=lambda a: len(a["counts"]), typical=(2, 4))
 
 
@@ -172,7 +179,8 @@ SPECS = {
                              n_draws=Maybe(Int(low=1, high=10**5, typical=(1, 20))), seed=Seed(), may_inf=True),
     "perturbation_spectrum": fn(K=Int(low=2, typical=(2, 5)), d=Int(low=lambda a: a["K"] + 1, typical=(3, 10)),
                                 n=Int(low=1, typical=(1, 10)), lam_w=POS,
-                                lam_h=Real(low=0.0, low_open=True, high=lambda a: 1.0 / a["lam_w"], high_open=True),
+                                lam_h=Real(low=0.0, low_open=True, high=lambda a: 1.0 / a["lam_w"] if a["lam_w"] > 1e-300 else math.inf,
+                                           high_open=True),
                                 beta=POS, may_inf=True),
     # --- deep linear
     "deep_linear_thresholds": fn(depth=Int(low=1, typical=(1, 30), extra=(10**6, 2**63, 10**400)), may_inf=True),
@@ -182,13 +190,16 @@ SPECS = {
     "construct_deep_linear_minimizer": fn(counts=COUNTS_SMALL, d=SIZE, depth=DEPTH, lam_w=LAMS, lam_h=POS,
                                           bias=Maybe(Bool()), seed=Seed(),
                                           root_rule=Maybe(Choice("global", "largest_root")), dims={"K": (2, 3)}),
-    "deep_linear_objective": fn(weights=Layers(), features=Array(shape=("d", "N"), max_abs=1e30),
-                                labels=Labels(("N",), "K"), lam_w=POS, lam_h=POS, bias=Maybe(Array(shape=("K",))),
+    "deep_linear_objective": fn(weights=Layers(), features=Array(shape=("d", "N")),
+                                labels=Labels(("N",), "K"),
+                                lam_w=OneOf(POS, Array(shape=("M",), low=0.0, low_open=True, typical=(1e-3, 3.0)),
+                                            bad=([0.1] * 7,)),
+                                lam_h=POS, bias=Opt(Array(shape=("K",))),
                                 loss=Choice("mse", "ce"), engine=Choice("numba", "numpy"),
                                 dims={"K": (2, 3), "d": (1, 3), "M": (1, 3), "N": (1, 4)}, engines=True,
                                 may_raise={OverflowError: "overflow"}),
     "fit_deep_linear": fn(counts=COUNTS_SMALL, d=SIZE, depth=Int(low=1, typical=(1, 2)),
-                          lam_w=Real(low=0.0, low_open=True, typical=(1e-3, 0.1)),
+                          lam_w=SMALL_LAMS,
                           lam_h=Real(low=0.0, low_open=True, typical=(1e-3, 0.1)), loss=Choice("mse", "ce"),
                           seed=Seed(), bias=Maybe(Bool()),
                           init_scale=Maybe(Real(low=0.0, low_open=True, typical=(0.01, 1.0))),
@@ -196,7 +207,7 @@ SPECS = {
                           maxiter=Int(low=1, typical=(1, 10)), init=Opt(Obj(_init, bad=("zeros", 3, object()))),
                           dims={"K": (2, 3)}, weight=0.4, may_raise={FloatingPointError: "non-finite"}),
     "momentum_gd_deep_linear": fn(counts=COUNTS_SMALL, d=SIZE, depth=Int(low=1, typical=(1, 2)),
-                                  lam_w=Real(low=0.0, low_open=True, typical=(1e-3, 0.1)),
+                                  lam_w=SMALL_LAMS,
                                   lam_h=Real(low=0.0, low_open=True, typical=(1e-3, 0.1)),
                                   lr=Maybe(Real(low=0.0, low_open=True, typical=(1e-3, 0.5))),
                                   momentum=Maybe(Real(0.0, 1.0, high_open=True)),
