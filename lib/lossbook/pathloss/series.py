@@ -60,6 +60,12 @@ MAX_TERMS = 20000
 #: Smallest electrical sizes ``k0 R`` and ``|k1 R|`` accepted: below them the Bessel ratio tables
 #: overflow (``h_n(x) ~ (2n-1)!!/x^(n+1)``); such a sphere is electrically a point (quasi-static).
 MIN_ELECTRICAL_SIZE = 1e-6
+#: Largest receiver argument ``k0 (R + r)`` accepted by :func:`sphere_boresight_field` (the phase of
+#: ``exp(i k0 r)`` is not representable beyond it).
+MAX_RHO = 1e300
+#: Receiver argument beyond which :func:`exact_free_space_path_loss_db` uses the ratio of the exact
+#: to the ray-optics density at ``k0 (R + r) = FAR_RHO``: its corrections are O(1/(k0 r)) < 1e-100.
+FAR_RHO = 1e100
 
 
 class SeriesTruncationWarning(UserWarning):
@@ -265,6 +271,14 @@ def _n_terms(pb: _Problem, R, d, r_min, tol, nmax, n_cap):
     return N
 
 
+def _check_receiver(pb: _Problem, R: float, r_max: float) -> None:
+    log_rho = math.log(pb.k0) + math.log(R + r_max)
+    if log_rho > math.log(MAX_RHO):
+        raise ValueError(f"r: a receiver is too far for the series, k0 (R + r) = {math.exp(min(log_rho, 700.0)):.3g} "
+                         f"exceeds MAX_RHO = {MAX_RHO:g} (its phase is not representable); the field there is the "
+                         "far field ~ 1/r")
+
+
 def _prefactors(pb: _Problem, source):
     if source == "electric":
         KE = 1j * pb.omega**2 * MU0 * pb.k1
@@ -333,7 +347,8 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
         Up front, with the estimate, when the series would need more than :data:`MAX_TERMS` terms
         (an electrically large body, ``|k1 R|`` above the limit, or a receiver too close to the
         surface above a very shallow source), or when the sphere is electrically smaller than
-        :data:`MIN_ELECTRICAL_SIZE`; every loop is thereby bounded.
+        :data:`MIN_ELECTRICAL_SIZE`; every loop is thereby bounded. Also when a receiver is too far,
+        ``k0 (R + r) > MAX_RHO``.
 
     Examples
     --------
@@ -355,6 +370,8 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     rr = r.reshape(-1)
     r_min = float(rr.min()) if rr.size else 0.0
     N = _n_terms(pb, R, d, r_min, tol, nmax, n_cap)
+    if rr.size:
+        _check_receiver(pb, R, float(rr.max()))
     rho = np.ascontiguousarray(pb.k0 * (R + rr))
     log_q = _log_q(R, d, r_min)
     geo = 0.0 if log_q == -math.inf else math.exp(log_q) / -math.expm1(log_q)
@@ -420,6 +437,7 @@ def series_terms(f: float, eps_c: complex, R: float, d: float, r: float, *, nmax
     nmax = check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     r = check_real(r, "r", low=0.0)
     pb = _setup(f, eps_c, R, d)
+    _check_receiver(pb, float(R), r)
     q0, cM, cN, _, _ = _get_coefficients("numpy")(pb.x0, pb.x1, pb.s, pb.n, nmax, source == "magnetic")
     rho = pb.k0 * (R + r)
     hr = (pb.x0 / rho) * np.exp(1j * (rho - pb.x0))
@@ -585,10 +603,17 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
     if not (np.all(np.isfinite(phase))):
         raise ValueError("k0 r or Re(n) k0 d exceeds the float range (from f, r, d and eps_c): the phase of the "
                          "far field is not representable")
-    with np.errstate(over="ignore", under="ignore"):
-        E = np.exp(log_mag) * np.exp(1j * phase)
-    E = np.where(eng, np.conj(E), E)
-    return E * mom
+    # the moment and the time convention enter through modulus and phase (inf * 1j would give NaN)
+    with np.errstate(divide="ignore"):
+        log_mag = log_mag + np.log(abs(mom))
+    phase = np.where(eng, -(phase + np.angle(mom)), phase + np.angle(mom))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mag = np.exp(log_mag)
+        c, s_ = np.cos(phase), np.sin(phase)
+        E = np.empty(np.broadcast(mag, phase).shape, dtype=np.complex128)
+        E.real = np.where(c == 0.0, 0.0, mag * c)  # set the parts separately: inf * (0 + 1j) would give NaN
+        E.imag = np.where(s_ == 0.0, 0.0, mag * s_)
+    return E
 
 
 def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, eps_c: complex, *,
@@ -630,6 +655,19 @@ def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, ep
     True
     """
     r = check_array(r, "r", low=0.0)
-    out = sphere_boresight_field(f, eps_c, R, d, r, source=source, tol=tol, engine=engine)
-    s_go = boresight_power_density(r, f, d, R, eps_c, source=source)
-    return free_space_path_loss_db(r, f, d, R, eps_c) + 10.0 * np.log10(s_go / out.S)
+    _check_source(source)
+    _check_engine(engine)
+    check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
+    pb = _setup(f, eps_c, R, d)
+    # beyond FAR_RHO the density ratio has converged to double precision (corrections O(1/(k0 r))):
+    # evaluate it there, so distant receivers neither underflow S nor exceed MAX_RHO
+    r_far = FAR_RHO / pb.k0 - float(R)
+    r_eff = np.minimum(r, r_far) if r_far > 0 else r
+    out = sphere_boresight_field(f, eps_c, R, d, r_eff, source=source, tol=tol, engine=engine)
+    s_go = boresight_power_density(r_eff, f, d, R, eps_c, source=source)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio_db = 10.0 * (np.log10(s_go) - np.log10(out.S))
+    if not np.all(np.isfinite(ratio_db)):
+        raise ValueError("the exact or ray-optics power density underflows at these arguments (f, d, R, eps_c): "
+                         "the path loss is beyond the float range")
+    return free_space_path_loss_db(r, f, d, R, eps_c) + ratio_db
