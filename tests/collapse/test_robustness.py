@@ -72,7 +72,7 @@ def _mp_deep_linear_objective(counts, depth, lam, lam_h):
         dpsi = lambda u, nk=nk: -nk * M * mpmath.exp((M - 1) * u) / (mpmath.exp(M * u) + 1) ** 2 + b  # u = log x
         u0 = (mpmath.log(M * nk) - mpmath.log(b)) / (M + 1)  # the large-x asymptote of the stationary point
         try:
-            u = mpmath.findroot(lambda u: dpsi(u) / b, u0)
+            u = mpmath.findroot(lambda u, dpsi=dpsi: dpsi(u) / b, u0)
             best = min(psi(mpmath.exp(u)), nk)
         except (ValueError, ZeroDivisionError):
             best = nk

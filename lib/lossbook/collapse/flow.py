@@ -13,8 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validate import ENGINES, check_choice, check_int, check_real
-from .._validate import MAX_LOOP, check_size
+from .._validate import ENGINES, MAX_LOOP, check_choice, check_int, check_real, check_size
 from .ufm import _check_HY, _decay
 
 __all__ = ["CentralPath", "central_path_flow"]

@@ -3,10 +3,27 @@
 import math
 
 import numpy as np
-from contracts_dsl import RESULT, Array, Bad, Bool, Choice, Domain, Int, Labels, Maybe, Obj, OneOf, Real, Sampled, Seed, fn
+from contracts_dsl import (
+    RESULT,
+    Array,
+    Bad,
+    Bool,
+    Choice,
+    Domain,
+    Int,
+    Labels,
+    Maybe,
+    Obj,
+    OneOf,
+    Real,
+    Sampled,
+    Seed,
+    fn,
+)
 from hypothesis import strategies as st
 
 from lossbook.collapse import construct_deep_linear_minimizer
+
 
 class Opt(Maybe):
     """An optional argument whose default is ``None`` (so ``None`` is valid, not refused)."""
@@ -183,7 +200,8 @@ SPECS = {
                                            high_open=True),
                                 beta=POS, may_inf=True),
     # --- deep linear
-    "deep_linear_thresholds": fn(depth=Int(low=1, typical=(1, 30), extra=(10**6, 2**63, 10**400)), may_inf=True),
+    "deep_linear_thresholds": fn(depth=Int(low=1, typical=(1, 30), extra=(10**6, 2**63, 10**400)),
+                                 may_inf=True),
     "deep_linear_minimizer": fn(counts=COUNTS, depth=DEPTH, lam_w=LAMS, lam_h=POS, bias=Maybe(Bool()),
                                 root_rule=Maybe(Choice("global", "largest_root")), dims={"K": (2, 4)},
                                 may_inf=True),
