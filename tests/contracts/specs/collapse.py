@@ -123,6 +123,11 @@ SMALL_LAMS = OneOf(Real(low=0.0, low_open=True, typical=(1e-3, 0.1)),
 SIZE = Int(low=lambda a: len(a["counts"]), typical=(2, 4))
 
 
+def _inverse_lam_w(a):
+    """The bound lam_h < 1/lam_w (no bound where 1/lam_w overflows)."""
+    return 1.0 / a["lam_w"] if a["lam_w"] > 1e-300 else math.inf
+
+
 def _init(a):
     return construct_deep_linear_minimizer(a["counts"], a["d"], a["depth"], 0.1, 0.1, seed=0)
 
@@ -196,8 +201,7 @@ SPECS = {
                              n_draws=Maybe(Int(low=1, high=10**5, typical=(1, 20))), seed=Seed(), may_inf=True),
     "perturbation_spectrum": fn(K=Int(low=2, typical=(2, 5)), d=Int(low=lambda a: a["K"] + 1, typical=(3, 10)),
                                 n=Int(low=1, typical=(1, 10)), lam_w=POS,
-                                lam_h=Real(low=0.0, low_open=True, high=lambda a: 1.0 / a["lam_w"] if a["lam_w"] > 1e-300 else math.inf,
-                                           high_open=True),
+                                lam_h=Real(low=0.0, low_open=True, high=_inverse_lam_w, high_open=True),
                                 beta=POS, may_inf=True),
     # --- deep linear
     "deep_linear_thresholds": fn(depth=Int(low=1, typical=(1, 30), extra=(10**6, 2**63, 10**400)),
