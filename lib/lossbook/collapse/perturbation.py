@@ -164,7 +164,8 @@ def perturbation_operator(
     ------
     ValueError
         If the Hessian block of the classifier or the reduced Hessian is singular in floating point
-        at ``(W, H)`` (``lam_w`` negligible next to ``||H||^2``, or not a strict minimiser).
+        at ``(W, H)`` (``lam_w`` negligible next to ``||H||^2``, or not a strict minimiser), or if
+        the large-``beta`` expansion overflows (``beta`` tiny next to ``lam_h`` or ``||W||^2``).
 
     Examples
     --------
@@ -196,7 +197,13 @@ def perturbation_operator(
         return F
     if approx == "large_beta":
         d, N = H.shape
-        return (1.0 - lam_h / beta) * np.eye(d * N) - np.kron(np.eye(N), W.T @ W) / beta + Z / beta
+        with np.errstate(over="ignore", invalid="ignore"):
+            F5 = (Z - np.kron(np.eye(N), W.T @ W)) / beta
+            F5[np.diag_indices_from(F5)] += 1.0 - lam_h / beta
+        if not np.all(np.isfinite(F5)):
+            raise ValueError("the large-beta expansion overflows: beta is tiny next to lam_h, ||W||^2 or the "
+                             "classifier term (use approx='exact' or a larger beta)")
+        return F5
     raise ValueError(f"approx must be 'exact' or 'large_beta', got {approx!r}")
 
 

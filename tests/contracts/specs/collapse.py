@@ -190,7 +190,7 @@ SPECS = {
     "hessian_blocks": fn(W=W, H=H, Y=Y, lam_w=DECAY, lam_h=DECAY0, beta=DECAY0, dims=UFM_DIMS),
     "perturbation_operator": fn(W=W, H=H, Y=Y, lam_w=DECAY, lam_h=DECAY0, beta=DECAY,
                                 approx=Choice("exact", "large_beta"), dims=UFM_DIMS,
-                                may_raise={ValueError: "singular"}),
+                                may_raise={ValueError: "singular|overflows"}),
     "operator_block": fn(d=Int(low=1, typical=(1, 3)), n=Int(low=1, typical=(1, 3)),
                          F=Array(shape=(lambda a: a["K"] * a["d"] * a["n"],) * 2),
                          k=Int(low=0, high=lambda a: a["K"] - 1), l=Int(low=0, high=lambda a: a["K"] - 1),

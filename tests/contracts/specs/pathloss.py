@@ -1,7 +1,7 @@
 """Contracts of lossbook.pathloss (see tests/contracts/contracts_dsl.py)."""
 
 import numpy as np
-from contracts_dsl import CLASS, CONSTANT, RESULT, Array, Choice, Int, Maybe, Real, Sampled, _dims, fn
+from contracts_dsl import CLASS, CONSTANT, RESULT, Array, Bad, Choice, Int, Maybe, Real, Sampled, _dims, fn
 from hypothesis import strategies as st
 
 from lossbook.pathloss import MUSCLE, muscle_permittivity
@@ -28,6 +28,13 @@ class Depth(Array):
     def example(self, a, shape):
         r_min = float(np.min(np.asarray(a["R"], dtype=float)))
         return np.full(shape, 1.0 if not np.isfinite(r_min) else r_min)
+
+    def invalid(self, a, name):
+        bad = [b for b in super().invalid(a, name) if b.why != "an entry above the upper bound"]
+        R = np.asarray(a["R"], dtype=float)
+        if np.all(R < 1e300):  # the bound is elementwise: d <= R
+            bad.append(Bad(2.0 * R, "deeper than R"))
+        return bad
 
 
 class Opt(Maybe):
