@@ -435,7 +435,10 @@ def construct_deep_linear_minimizer(
     y[labels, np.arange(labels.size)] = 1.0
     p = np.sqrt(sol.product_sq_singular_values)
     big_n = float(n.sum())
-    h = qs[0] @ np.diag(p / (p**2 + big_n * lh)) @ sol.directions.T @ (y - sol.bias[:, None])
+    with np.errstate(over="ignore", divide="ignore"):
+        # p / (p^2 + N lam_h) = 1 / (p + N lam_h / p): no inf/inf for extreme products
+        ratio = np.where(p > 0, 1.0 / (p + big_n * lh / np.where(p > 0, p, 1.0)), 0.0)
+    h = qs[0] @ np.diag(ratio) @ sol.directions.T @ (y - sol.bias[:, None])
     return DeepLinearPoint(weights=weights, features=h, bias=sol.bias.copy(), labels=labels)
 
 

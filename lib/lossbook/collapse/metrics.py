@@ -205,7 +205,8 @@ def collapse_metrics(
     global_mean : {"weighted", "uniform"}
         How :math:`\bar h_G` is formed (matters only for imbalanced classes).
     rcond : float
-        Relative cut-off for the pseudo-inverse of :math:`\Sigma_B`, in ``(0, 1)``.
+        Relative cut-off for the pseudo-inverse of :math:`\Sigma_B`, in ``(0, 1)``; values below
+        ``d * eps`` (float64 rounding of a ``d x d`` matrix) are raised to it.
 
     Returns
     -------
@@ -246,7 +247,9 @@ def collapse_metrics(
     with np.errstate(over="ignore", under="ignore"):
         trw, trb = float(np.ldexp(trw_s, 2 * k)), float(np.ldexp(trb_s, 2 * k))
 
-    nc1 = float(np.trace(Sw @ np.linalg.pinv(Sb, rcond=rcond, hermitian=True))) / K
+    # a cut-off below d eps would only invert rounding noise (and overflow): it is raised to d eps
+    cut = max(rcond, d * np.finfo(float).eps)
+    nc1 = float(np.trace(Sw @ np.linalg.pinv(Sb, rcond=cut, hermitian=True))) / K
     if trw_s == 0.0:
         nc1_trace = 0.0
     elif trb_s == 0.0:

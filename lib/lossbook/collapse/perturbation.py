@@ -347,8 +347,10 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
     lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
     c = min(np.sqrt(lam_w) * np.sqrt(lam_h), 1.0)
-    # lam_w lam_h < 1, tested as lam_h < 1/lam_w (the form of the bound on lam_h), in logs for extreme decays
-    if np.log(lam_h) >= -np.log(lam_w) or (lam_w > 1e-300 and lam_h >= 1.0 / lam_w):
+    # lam_w lam_h < 1, tested as lam_h < 1/lam_w in float64 (inf where 1/lam_w overflows)
+    with np.errstate(over="ignore", divide="ignore"):
+        bound = np.float64(1.0) / np.float64(lam_w)
+    if lam_h >= bound:
         raise ValueError(f"lam_w * lam_h must be < 1 (non-zero collapsed minimiser), got {lam_w * lam_h!r}")
     with np.errstate(over="ignore"):  # ratios beyond the float range are +-inf (documented)
         r = np.sqrt(lam_h) / np.sqrt(lam_w)

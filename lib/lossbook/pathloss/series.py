@@ -235,11 +235,16 @@ def _setup(f, eps_c, R, d) -> _Problem:
             f"the series would need about {est:.3g} terms (|k1 R| = {est:.3g} from f, R and eps_c), more than "
             f"the limit of MAX_TERMS = {MAX_TERMS}; the body is electrically too large for the exact series "
             "(use the closed form, e.g. free_space_path_loss_db, or halfspace_boresight_far_field)")
+    # the field prefactors are ~ w^3 mu0 |n|^2 / c: refuse frequencies at which they overflow
+    log_pref = 3.0 * math.log(2.0 * math.pi * f) + math.log(MU0) + 2.0 * math.log(max(abs(n), 1.0)) - math.log(C0)
+    if log_pref > 300.0:  # squared in the power: stays below ~1e260
+        raise ValueError(f"f = {f:.3g} Hz is too high: the field prefactor w^3 mu0 |n|^2 / c overflows float64")
     omega = 2.0 * np.pi * f
     k0 = omega / C0
     k1 = n * k0
-    z0 = R - d
-    return _Problem(k0, k1, k0 * R, k1 * R, k1 * z0, n, omega, engineering)
+    x0 = math.exp(log_x0)  # k0 R without overflow of k0 or of the product
+    z0_over_R = (R - d) / R
+    return _Problem(k0, n * x0 / R if R > 0 else k1, x0, n * x0, n * x0 * z0_over_R, n, omega, engineering)
 
 
 def _log_q(R, d, r):
@@ -348,7 +353,7 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
         (an electrically large body, ``|k1 R|`` above the limit, or a receiver too close to the
         surface above a very shallow source), or when the sphere is electrically smaller than
         :data:`MIN_ELECTRICAL_SIZE`; every loop is thereby bounded. Also when a receiver is too far,
-        ``k0 (R + r) > MAX_RHO``.
+        ``k0 (R + r) > MAX_RHO``, or when ``f`` is so high that the field prefactor overflows.
 
     Examples
     --------

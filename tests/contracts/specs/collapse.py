@@ -124,8 +124,9 @@ SIZE = Int(low=lambda a: len(a["counts"]), typical=(2, 4))
 
 
 def _inverse_lam_w(a):
-    """The bound lam_h < 1/lam_w (no bound where 1/lam_w overflows)."""
-    return 1.0 / a["lam_w"] if a["lam_w"] > 1e-300 else math.inf
+    """The bound lam_h < 1/lam_w in float64 (no bound where 1/lam_w overflows)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(np.float64(1.0) / np.float64(float(a["lam_w"])))
 
 
 def _init(a):

@@ -54,7 +54,7 @@ N_MODEL = Maybe(Choice("complex", "abs", "real", "sqrt_real_eps"))
 EPS_SCALAR = Sampled([52.7 - 12.8j, 56.9 - 33.3j, 1.0, 4.0 + 0.5j, 48.5 - 15.4j],
                      bad=(0.0, -1.0, None, "x", complex(np.nan, 0.0), [50.0, 40.0]))
 EPS_CAL = Sampled([muscle_permittivity(f) for f in MUSCLE], bad=(1.0, 2.0 - 0.1j, None, "x"))
-SERIES_RAISES = {ValueError: "MAX_TERMS|electrically too small|too far|underflows"}
+SERIES_RAISES = {ValueError: "MAX_TERMS|electrically too small|too far|underflows|too high"}
 SERIES = {
     "f": Real(low=0.0, low_open=True, typical=(1e8, 6e9)),
     "eps_c": EPS_SCALAR,
