@@ -1,6 +1,5 @@
 """Contracts of lossbook.collapse (see tests/contracts/contracts_dsl.py)."""
 
-import math
 
 import numpy as np
 from contracts_dsl import (
