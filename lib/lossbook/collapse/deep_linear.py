@@ -338,7 +338,7 @@ def deep_linear_minimizer(
         log_gam = np.log(gam)
     log_x = np.array([_solve_log_x(log_b - lg, m, root_rule) if g > 0 else -np.inf
                       for g, lg in zip(gam, log_gam, strict=True)])
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # discarded branches of np.where
         x = np.exp(log_x)
         log_p2 = log_n + log_lh + m * log_x
         p2 = np.exp(log_p2)
@@ -433,11 +433,12 @@ def construct_deep_linear_minimizer(
     labels = np.repeat(np.arange(k), n.astype(np.int64))
     y = np.zeros((k, labels.size))
     y[labels, np.arange(labels.size)] = 1.0
-    p = np.sqrt(sol.product_sq_singular_values)
     big_n = float(n.sum())
-    with np.errstate(over="ignore", divide="ignore"):
-        # p / (p^2 + N lam_h) = 1 / (p + N lam_h / p): no inf/inf for extreme products
-        ratio = np.where(p > 0, 1.0 / (p + big_n * lh / np.where(p > 0, p, 1.0)), 0.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # p / (p^2 + N lam_h) with p^2 = N lam_h x^M: x^(M/2) / (sqrt(N lam_h) (x^M + 1)), in logs
+        log_x = np.log(sol.x)
+        log_ratio = 0.5 * m * log_x - 0.5 * (np.log(big_n) + np.log(lh)) - np.logaddexp(0.0, m * log_x)
+        ratio = np.where(sol.x > 0, np.exp(np.where(np.isinf(log_x), -np.inf, log_ratio)), 0.0)
     h = qs[0] @ np.diag(ratio) @ sol.directions.T @ (y - sol.bias[:, None])
     return DeepLinearPoint(weights=weights, features=h, bias=sol.bias.copy(), labels=labels)
 

@@ -131,6 +131,10 @@ def _flow_numba(H0, Y, y, counts, nlam, lam_h, dt, n_steps, every):
     return H, trw, trb
 
 
+#: Length of the stability interval of classical RK4 on the negative real axis.
+RK4_STABILITY = 2.78
+
+
 def _check_solvable(H, nlam):
     """The Numba solver gives no LinAlgError: refuse a numerically singular start as the NumPy one does."""
     A = H @ H.T + nlam * np.eye(H.shape[0])
@@ -178,7 +182,8 @@ def central_path_flow(
     Raises
     ------
     ValueError
-        Up front when ``T / dt`` (times ``d N / 16``) exceeds the limit of ``MAX_LOOP / 10`` steps;
+        Up front when ``T / dt`` (times ``d N / 16``) exceeds the limit of ``MAX_LOOP / 10`` steps,
+        or when ``dt * lam_h`` exceeds the RK4 stability limit 2.78;
         when ``H0`` has all class means equal (the trace ratio is undefined); when
         ``H H^T + (N/K) lam_w I`` is singular in floating point.
     FloatingPointError
@@ -200,6 +205,10 @@ def central_path_flow(
     dt = check_real(dt, "dt", low=0.0, high=T, low_open=True)
     every = check_int(record_every, "record_every", low=1)
     check_choice(engine, "engine", ENGINES)
+    # the Jacobian of -G has eigenvalues <= -lam_h: explicit RK4 is stable only for dt lam_h <= 2.78
+    if dt * lam_h > RK4_STABILITY:
+        raise ValueError(f"dt * lam_h = {dt * lam_h:.3g} exceeds the RK4 stability limit {RK4_STABILITY} (the "
+                         "integration would be unstable); reduce dt")
     with np.errstate(over="ignore"):
         ratio = T / dt
     # the number of RK4 steps, times the work of one step, is refused up front above the loop limit

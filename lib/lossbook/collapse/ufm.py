@@ -140,14 +140,22 @@ def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=
     lam_w = _decay(lam_w, "lam_w", low_open=False)
     lam_h = _decay(lam_h, "lam_h", low_open=False)
     beta = _decay(beta, "beta", low_open=False)
-    val = (np.sum((W @ H - Y) ** 2) + lam_h * np.sum(H**2)) / (2 * N) + lam_w * np.sum(W**2) / (2 * K)
     if beta > 0:
         if H0 is None:
             raise ValueError("H0 is required when beta > 0")
         H0 = check_array(H0, "H0", ndim=2, max_abs=MAX_MAGNITUDE)
         if H0.shape != H.shape:
             raise ValueError(f"H0 must have the shape of H {H.shape}, got {H0.shape}")
-        val += beta * np.sum((H - H0) ** 2) / (2 * N)
+    return _objective(W, H, Y, lam_w, lam_h, beta, H0)
+
+
+def _objective(W, H, Y, lam_w, lam_h, beta, H0):
+    """The vicinity objective without input checks (also at iterates beyond MAX_MAGNITUDE)."""
+    K, N = Y.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = (np.sum((W @ H - Y) ** 2) + lam_h * np.sum(H**2)) / (2 * N) + lam_w * np.sum(W**2) / (2 * K)
+        if beta > 0:
+            val += beta * np.sum((H - H0) ** 2) / (2 * N)
     return float(val)
 
 
@@ -372,8 +380,7 @@ def solve_vicinity(
     def fun(h):
         H = h.reshape(d, N, order="F")
         W = _wstar(H, Y, lam_w)
-        val = ufm_objective(W, H, Y, lam_w, lam_h, beta=beta, H0=H0)
-        return val, resid(h) / N
+        return _objective(W, H, Y, lam_w, lam_h, beta, H0), resid(h) / N
 
     res = minimize(fun, H_init.ravel(order="F"), jac=True, method="L-BFGS-B",
                    options={"gtol": gtol / N, "ftol": 0.0, "maxiter": 20000, "maxcor": 30})
@@ -390,5 +397,5 @@ def solve_vicinity(
             h = h - np.linalg.solve(J, r)
     H = h.reshape(d, N, order="F")
     W = _wstar(H, Y, lam_w)
-    return VicinitySolution(W, H, ufm_objective(W, H, Y, lam_w, lam_h, beta=beta, H0=H0),
+    return VicinitySolution(W, H, _objective(W, H, Y, lam_w, lam_h, beta, H0),
                             float(np.max(np.abs(resid(h)))))

@@ -351,7 +351,7 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     log_w = np.log(2.0 * np.pi) + np.log(f)
     log_k0 = log_w - np.log(C0)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        alpha_d = np.exp(log_k0 + np.log(d)) * np.abs(n.imag)
+        alpha_d = np.exp(log_k0 + np.log(d) + np.log(np.abs(n.imag)))  # 0 for a lossless tissue, never inf * 0
         log_tau = np.log(2.0) + np.log(np.abs(n)) - np.log(np.abs(1.0 + n))
         log_m = np.log(np.abs(moment))
         if source == "electric":
@@ -502,7 +502,8 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike, eps_c: Arra
             f"{np.ravel(tand)[i]:.3g}. Evaluate exact_free_space_path_loss_db for this tissue instead.")
     with np.errstate(over="ignore"):
         lam0 = C0 / f  # inf only below f ~ 1e-300 Hz
-        k0R = 2.0 * np.pi * R / lam0  # inf only where the electrical size exceeds the float range
+        # in logs: inf only where the electrical size exceeds the float range, never inf/inf
+        k0R = np.exp(np.log(2.0 * np.pi / C0) + np.log(R) + np.log(f))
     far = r >= np.maximum(lam0, 0.1)
     bound = np.full(np.broadcast_shapes(k0R.shape, far.shape, eps.shape), np.inf)
     for lo, b in reversed(ERROR_BANDS):

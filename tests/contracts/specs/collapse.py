@@ -184,7 +184,7 @@ SPECS = {
                             dt=Real(low=0.0, low_open=True, high=lambda a: a["T"], typical=(0.01, 1.0)),
                             record_every=Maybe(Int(low=1, typical=(1, 5))), engine=Choice("numba", "numpy"),
                             dims=UFM_DIMS, engines=True, weight=0.5,
-                            may_raise={ValueError: "exceeds the limit|class means equal|singular",
+                            may_raise={ValueError: "exceeds the limit|class means equal|singular|stability",
                                        FloatingPointError: "diverged"}),
     # --- perturbation
     "hessian_blocks": fn(W=W, H=H, Y=Y, lam_w=DECAY, lam_h=DECAY0, beta=DECAY0, dims=UFM_DIMS),
