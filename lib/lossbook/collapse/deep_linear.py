@@ -686,8 +686,8 @@ def fit_deep_linear(
                    options={"gtol": tol, "ftol": 0.0, "maxiter": iters, "maxcor": 50,
                             "maxfun": 4 * iters})
     f, g = fun(res.x)
-    if not (np.isfinite(f) and np.all(np.isfinite(g))):
-        raise FloatingPointError("objective or gradient became non-finite; lower init_scale or the decays")
+    if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.isfinite(_norm(g))):
+        raise FloatingPointError("objective or gradient (norm) became non-finite; lower init_scale or the decays")
     h, hidden, last, b = unpack(res.x.copy(), dd, big_n, k, m, b_flag)
     return DeepLinearFit(
         weights=[*list(hidden), last],
@@ -803,7 +803,7 @@ def momentum_gd_deep_linear(
             vel = mom * vel + g
             theta = theta - step * vel
     f, g = _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
-    if not (np.isfinite(f) and np.all(np.isfinite(g))):
+    if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.isfinite(_norm(g))):
         raise FloatingPointError(f"gradient descent diverged after step {it} (non-finite objective); lower lr "
                                  f"(got {step}) or the decays")
     h, hidden, last, b = unpack(theta.copy(), dd, big_n, k, m, b_flag)

@@ -393,8 +393,15 @@ def solve_vicinity(
             if np.max(np.abs(r)) < 1e-14:
                 break
             H = h.reshape(d, N, order="F")
-            J = _reduced_hessian(_wstar(H, Y, lam_w), H, Y, lam_w, lam_h, beta)
-            h = h - np.linalg.solve(J, r)
+            try:
+                J = _reduced_hessian(_wstar(H, Y, lam_w), H, Y, lam_w, lam_h, beta)
+                with np.errstate(all="ignore"):
+                    step = np.linalg.solve(J, r)
+            except (np.linalg.LinAlgError, ValueError):  # singular Jacobian: keep the L-BFGS point
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            h = h - step
     H = h.reshape(d, N, order="F")
     W = _wstar(H, Y, lam_w)
     return VicinitySolution(W, H, _objective(W, H, Y, lam_w, lam_h, beta, H0),
