@@ -19,6 +19,7 @@ value-and-gradient kernel, so the closed form can be checked against a generic o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -171,7 +172,8 @@ def deep_linear_thresholds(depth: int) -> tuple[float, float]:
     Returns
     -------
     tuple of float
-        ``(tau_M, rho_M)``.
+        ``(tau_M, rho_M)``, computed in logarithms; ``rho_M ~ M/4`` is ``inf`` only for depths beyond
+        the float range.
 
     Examples
     --------
@@ -182,9 +184,14 @@ def deep_linear_thresholds(depth: int) -> tuple[float, float]:
     m = check_int(depth, "depth", low=1)
     if m == 1:
         return 1.0, 1.0
-    tau = (m - 1) ** ((m - 1) / m) / m
-    xp = ((m - 1) / (m + 1)) ** (1.0 / m)
-    rho = m * xp ** (m - 1) / (xp**m + 1) ** 2
+    # in logarithms (math.log accepts integers of any size): tau = exp(((M-1)/M) log(M-1) - log M),
+    # log xp = log1p(-2/(M+1))/M, rho = M xp^(M-1)/(xp^M + 1)^2
+    lm, lm1 = math.log(m), math.log(m - 1)
+    frac = (m - 1) / m  # exact integer division: fine for integers beyond the float range
+    tau = math.exp(frac * lm1 - lm)
+    log_xpm = math.log1p(-2 / (m + 1))  # log xp^M
+    log_rho = lm + frac * log_xpm - 2.0 * math.log1p(math.exp(log_xpm))
+    rho = math.exp(log_rho) if log_rho < 709.0 else math.inf  # rho ~ M/4
     return float(tau), float(rho)
 
 
@@ -192,31 +199,54 @@ def _psi(x, n, b, m):
     return n / (x**m + 1.0) + b * x
 
 
+def _largest_log_root(log_r: float, m: int) -> float:
+    """``log x`` of the largest positive root of ``r = M x^(M-1) / (x^M + 1)^2``, or ``nan`` if none.
+
+    Solved for ``u = log x`` from ``log r`` so that no power of ``x`` or ratio ``b/n`` is ever formed:
+    extreme decays or counts (``r`` from ``1e-600`` to ``1e600``) neither overflow nor lose the root.
+    """
+    if m == 1:  # r = 1/(x+1)^2: x = r^(-1/2) - 1 = r^(-1/2) (1 - r^(1/2))
+        if log_r >= 0.0:
+            return float("nan")
+        return float(-0.5 * log_r + np.log(-np.expm1(0.5 * log_r)))
+    log_m = np.log(m)
+
+    def g(u):
+        return log_m + (m - 1) * u - 2.0 * np.logaddexp(0.0, m * u) - log_r
+
+    u_p = np.log((m - 1) / (m + 1)) / m  # the maximum of the right-hand side
+    if g(u_p) < 0:
+        return float("nan")
+    # for large u, g ~ log M - (M + 1) u - log r: the root lies below that crossing plus a margin
+    hi = max(u_p + 1.0, (log_m - log_r) / (m + 1) + 1.0)
+    for _ in range(200):  # bounded: hi grows by at least 1 each time and g is decreasing
+        if g(hi) < 0:
+            break
+        hi += max(1.0, abs(hi))
+    return float(brentq(g, u_p, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def _solve_log_x(log_r: float, m: int, root_rule: str) -> float:
+    """``log`` of the minimiser of ``psi/n = 1/(x^M+1) + r x`` over ``x >= 0`` (``-inf`` for ``x = 0``)."""
+    u = _largest_log_root(log_r, m)
+    if np.isnan(u):
+        return -np.inf
+    if root_rule == "largest_root":
+        return u
+    # psi(root) < psi(0) = n  <=>  1/(x^M + 1) + r x < 1
+    return u if np.exp(-np.logaddexp(0.0, m * u)) + np.exp(log_r + u) < 1.0 else -np.inf
+
+
 def _largest_root(n: float, b: float, m: int) -> float:
     """Largest positive root of ``b/n = M x^(M-1) / (x^M + 1)^2`` or ``nan`` if there is none."""
-    if m == 1:
-        r = np.sqrt(n / b) - 1.0
-        return float(r) if r > 0 else float("nan")
-    xp = ((m - 1) / (m + 1)) ** (1.0 / m)
-    g = lambda x: m * x ** (m - 1) / (x**m + 1.0) ** 2 - b / n
-    if g(xp) < 0:
-        return float("nan")
-    hi = max(2.0 * xp, 1.0)
-    while g(hi) > 0:
-        hi *= 2.0
-    return float(brentq(g, xp, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return float(np.exp(_largest_log_root(np.log(b) - np.log(n), m)))
 
 
 def _solve_x(n: float, b: float, m: int, root_rule: str) -> float:
     """Minimiser of ``psi`` over ``x >= 0`` (``root_rule="global"``) or the largest root."""
     if n <= 0:
         return 0.0
-    root = _largest_root(n, b, m)
-    if np.isnan(root):
-        return 0.0
-    if root_rule == "largest_root":
-        return root
-    return root if _psi(root, n, b, m) < n else 0.0
+    return float(np.exp(_solve_log_x(np.log(b) - np.log(n), m, root_rule)))
 
 
 def deep_linear_minimizer(
@@ -262,6 +292,10 @@ def deep_linear_minimizer(
     Returns
     -------
     DeepLinearMinimizer
+        Computed in logarithms (the scalar problems are solved for ``log x`` from ``log(b_M/n_k)``), so
+        decays from ``5e-324`` to ``1e308`` and counts up to ``1e300`` give finite singular values,
+        norms and objective; only ``x`` and ``b_constant`` are ``inf`` where their true values exceed
+        the float range.
 
     Examples
     --------
@@ -280,38 +314,54 @@ def deep_linear_minimizer(
     if root_rule not in ("global", "largest_root"):
         raise ValueError(f"root_rule must be 'global' or 'largest_root', got {root_rule!r}")
     k = n.size
-    big_n = float(n.sum())
-    # b_M = M N (N lam_h prod lam)^(1/M), computed in logs so tiny lambdas do not underflow
-    b_const = float(m * big_n * np.exp((np.log(big_n * lh) + np.sum(np.log(lam))) / m))
+    # everything in logs or relative to N: counts up to 1e300 and decays from 5e-324 to 1e308 stay finite
+    big_n = float(np.sum(n / n.max())) * float(n.max())
+    log_n, log_lh, log_lam = np.log(big_n), np.log(lh), np.log(lam)
+    # b_M = M N (N lam_h prod lam)^(1/M)
+    log_b = float(np.log(m) + log_n + (log_n + log_lh + np.sum(log_lam)) / m)
+    with np.errstate(over="ignore"):
+        b_const = float(np.exp(log_b))
 
     if bias:
-        c = np.diag(n) - np.outer(n, n) / big_n
+        frac = n / big_n
+        c = np.diag(frac) - np.outer(frac, frac)  # (diag(n) - n n^T / N) / N
         gam, u = np.linalg.eigh(c)
         gam = np.clip(gam, 0.0, None)
         order = np.argsort(-gam, kind="stable")
-        gam, u = gam[order], u[:, order]
-        b0 = n / big_n
+        gam, u = gam[order] * big_n, u[:, order]
+        b0 = frac
     else:
         gam, u = n.copy(), np.eye(k)
         b0 = np.zeros(k)
 
-    x = np.array([_solve_x(g, b_const, m, root_rule) for g in gam])
-    p2 = big_n * lh * x**m
-    objective = float(np.sum(_psi(x, gam, b_const, m)) / (2.0 * big_n))
-    # balanced factorisation: lam_m s_m^2 = t for every layer, prod s_m = P
-    t = np.exp((np.log(np.where(p2 > 0, p2, 1.0)) + np.sum(np.log(lam))) / m)
-    t = np.where(p2 > 0, t, 0.0)
-    s = np.sqrt(t[None, :] / lam[:, None])  # (M, K)
-    # class means at layer m: r_k^T U diag(prod_{j<m} s_j^2 * P^2/(P^2 + N lam_h)^2) U^T r_k
-    base = p2 / (p2 + big_n * lh) ** 2
-    r = np.eye(k) - b0[:, None]  # column k is e_k - b0
-    coords = u.T @ r  # (K directions, K classes)
-    layer_norms = np.empty((m, k))
-    cum = np.ones(k)
-    for layer in range(m):
-        g = base * cum
-        layer_norms[layer] = np.sqrt(np.einsum("jk,j,jk->k", coords, g, coords))
-        cum = cum * s[layer] ** 2
+    with np.errstate(divide="ignore"):
+        log_gam = np.log(gam)
+    log_x = np.array([_solve_log_x(log_b - lg, m, root_rule) if g > 0 else -np.inf
+                      for g, lg in zip(gam, log_gam, strict=True)])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # discarded branches of np.where
+        x = np.exp(log_x)
+        log_p2 = log_n + log_lh + m * log_x
+        p2 = np.exp(log_p2)
+        # psi = gam / (x^M + 1) + b x, summed and divided by 2N
+        psi = np.where(gam > 0, np.exp(log_gam - np.logaddexp(0.0, m * log_x)) if gam.size else gam, 0.0)
+        psi = psi + np.where(np.isfinite(log_x), np.exp(log_b + log_x), 0.0)
+        objective = float(np.sum(psi / (2.0 * big_n)))
+        # balanced factorisation: lam_m s_m^2 = t for every layer, prod s_m = P
+        log_t = (log_p2 + np.sum(log_lam)) / m
+        log_s2 = log_t[None, :] - log_lam[:, None]  # (M, K)
+        s = np.where(np.isfinite(log_x)[None, :], np.exp(0.5 * log_s2), 0.0)
+        # class means at layer m: r_k^T U diag(prod_{j<m} s_j^2 * P^2/(P^2 + N lam_h)^2) U^T r_k,
+        # with P^2/(P^2 + N lam_h)^2 = x^M/(x^M + 1)^2 / (N lam_h)
+        log_base = m * log_x - 2.0 * np.logaddexp(0.0, m * log_x) - log_n - log_lh
+        r = np.eye(k) - b0[:, None]  # column k is e_k - b0
+        coords = u.T @ r  # (K directions, K classes)
+        layer_norms = np.empty((m, k))
+        log_cum = np.zeros(k)
+        for layer in range(m):
+            g = np.exp(log_base + log_cum)
+            terms = np.where(coords != 0.0, coords**2 * g[:, None], 0.0)
+            layer_norms[layer] = np.sqrt(np.sum(terms, axis=0))
+            log_cum = log_cum + log_s2[layer]
     return DeepLinearMinimizer(
         x=x,
         product_sq_singular_values=p2,
@@ -319,7 +369,7 @@ def deep_linear_minimizer(
         layer_singular_values=s,
         layer_class_mean_norms=layer_norms,
         objective=objective,
-        collapsed=p2 == 0,
+        collapsed=~np.isfinite(log_x),
         directions=u,
         bias=b0,
         b_constant=b_const,
@@ -383,14 +433,24 @@ def construct_deep_linear_minimizer(
     labels = np.repeat(np.arange(k), n.astype(np.int64))
     y = np.zeros((k, labels.size))
     y[labels, np.arange(labels.size)] = 1.0
-    p = np.sqrt(sol.product_sq_singular_values)
     big_n = float(n.sum())
-    h = qs[0] @ np.diag(p / (p**2 + big_n * lh)) @ sol.directions.T @ (y - sol.bias[:, None])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # p / (p^2 + N lam_h) with p^2 = N lam_h x^M: x^(M/2) / (sqrt(N lam_h) (x^M + 1)), in logs
+        log_x = np.log(sol.x)
+        log_ratio = 0.5 * m * log_x - 0.5 * (np.log(big_n) + np.log(lh)) - np.logaddexp(0.0, m * log_x)
+        ratio = np.where(sol.x > 0, np.exp(np.where(np.isinf(log_x), -np.inf, log_ratio)), 0.0)
+    h = qs[0] @ np.diag(ratio) @ sol.directions.T @ (y - sol.bias[:, None])
     return DeepLinearPoint(weights=weights, features=h, bias=sol.bias.copy(), labels=labels)
 
 
 # --------------------------------------------------------------------------------------------
 # generic solver
+
+
+def _norm(g: np.ndarray) -> float:
+    """Euclidean norm without overflow of the squares (finite for every finite ``g`` below ~1e308)."""
+    big = float(np.max(np.abs(g))) if g.size else 0.0
+    return big * float(np.linalg.norm(g / big)) if big > 0 else 0.0
 
 
 def _labels_from_counts(n: np.ndarray) -> np.ndarray:
@@ -438,6 +498,12 @@ def deep_linear_objective(
     tuple
         ``(f, grad)`` where ``grad`` is a :class:`DeepLinearPoint` of gradients.
 
+    Raises
+    ------
+    OverflowError
+        If the objective or its gradient overflows float64 (entries so large that the product of
+        the ``M + 1`` factors exceeds the float range).
+
     Examples
     --------
     >>> pt = construct_deep_linear_minimizer([3, 2], d=3, depth=2, lam_w=0.01, lam_h=0.01, seed=1)
@@ -448,6 +514,8 @@ def deep_linear_objective(
     if loss not in LOSS_CODES:
         raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
     check_choice(engine, "engine", ENGINES)
+    if isinstance(weights, str | bytes | np.ndarray) or not hasattr(weights, "__iter__"):
+        raise TypeError(f"weights must be a sequence of 2-D arrays [W_1, ..., W_M], got {type(weights).__name__}")
     ws = [check_array(w, f"weights[{i}]", ndim=2) for i, w in enumerate(weights)]
     if not ws:
         raise ValueError("weights must hold at least one layer")
@@ -462,7 +530,7 @@ def deep_linear_objective(
         raise ValueError(f"weights[{m - 1}] must have {d} columns, got {ws[-1].shape[1]}")
     lab = np.asarray(labels)
     if lab.shape != (big_n,) or lab.dtype.kind not in "iu":
-        raise ValueError(f"labels must be an integer array of shape ({big_n},)")
+        raise ValueError(f"labels must be an integer array of shape ({big_n},), one per column of features")
     lab = lab.astype(np.int64)
     if lab.min() < 0 or lab.max() >= k:
         raise ValueError(f"labels must lie in [0, {k - 1}]")
@@ -476,7 +544,12 @@ def deep_linear_objective(
     hidden = np.array(ws[:-1]).reshape(m - 1, d, d)
     theta = pack(h, hidden, ws[-1], b, has_bias)
     kern = _value_and_grad_numba if engine == "numba" else _value_and_grad_numpy
-    f, g = kern(theta, d, big_n, k, m, lab, lam, lh, has_bias, LOSS_CODES[loss])
+    with np.errstate(all="ignore"):  # overflow is refused just below, with the same error for both engines
+        f, g = kern(theta, d, big_n, k, m, lab, lam, lh, has_bias, LOSS_CODES[loss])
+    if not (np.isfinite(f) and np.all(np.isfinite(g))):
+        raise OverflowError("the objective or its gradient overflows float64 at these parameters (products of "
+                            f"{m + 1} factors of entries up to {max(np.max(np.abs(theta)), lam.max(), lh):.3g}); "
+                            "rescale weights, features or decays")
     gh, ghid, glast, gb = unpack(g, d, big_n, k, m, has_bias)
     grad = DeepLinearPoint(weights=[*list(ghid.copy()), glast.copy()], features=gh.copy(),
                            bias=gb.copy(), labels=lab)
@@ -536,6 +609,12 @@ def fit_deep_linear(
     -------
     DeepLinearFit
 
+    Raises
+    ------
+    FloatingPointError
+        If the objective or its gradient becomes non-finite (the start or a step overflows: lower
+        ``init_scale`` or the decays).
+
     Notes
     -----
     The kernel's matrix products go through SciPy's BLAS. For the small matrices of typical runs,
@@ -565,19 +644,28 @@ def fit_deep_linear(
     labels = _labels_from_counts(n)
     big_n = labels.size
     npar = n_params(dd, big_n, k, m, bool(bias))
+    rng = as_generator(seed)  # validated even when init is given
     if init is None:
-        rng = as_generator(seed)
-        theta0 = scale * rng.standard_normal(npar)
+        with np.errstate(over="ignore", invalid="ignore"):
+            theta0 = scale * rng.standard_normal(npar)
+        if not np.all(np.isfinite(theta0)):
+            raise FloatingPointError(f"the initial point is non-finite (init_scale={scale!r}); lower init_scale")
         if bias:
             theta0[-k:] = 0.0
     else:
-        shapes = [np.shape(w) for w in init.weights]
+        if not all(hasattr(init, a) for a in ("weights", "features", "bias")) or isinstance(init, str | bytes):
+            raise TypeError(f"init must be a DeepLinearPoint (weights, features, bias) or None, "
+                            f"got {type(init).__name__}")
+        try:
+            shapes = [np.shape(w) for w in init.weights]
+        except TypeError:
+            raise TypeError("init.weights must be a sequence of arrays") from None
         expected = [(dd, dd)] * (m - 1) + [(k, dd)]
         b_init = np.shape(init.bias)
         if shapes != expected or np.shape(init.features) != (dd, big_n) or b_init != (k,):
             raise ValueError(f"init must hold weights of shapes {expected}, features of shape ({dd}, {big_n}) "
                              f"and a bias of shape ({k},); got {shapes}, {np.shape(init.features)}, {b_init}")
-        hidden = np.array(init.weights[:-1]).reshape(m - 1, dd, dd)
+        hidden = np.array(init.weights[:-1], dtype=float).reshape(m - 1, dd, dd)
         theta0 = pack(init.features, hidden, init.weights[-1], init.bias, bool(bias))
         if not np.all(np.isfinite(theta0)):
             raise ValueError("init must hold finite values")
@@ -588,6 +676,8 @@ def fit_deep_linear(
         return _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
 
     history = [float(fun(theta0)[0])]
+    if not np.isfinite(history[0]):
+        raise FloatingPointError("objective is non-finite at the initial point; lower init_scale or the decays")
 
     def callback(intermediate_result):
         history.append(float(intermediate_result.fun))
@@ -596,8 +686,8 @@ def fit_deep_linear(
                    options={"gtol": tol, "ftol": 0.0, "maxiter": iters, "maxcor": 50,
                             "maxfun": 4 * iters})
     f, g = fun(res.x)
-    if not np.isfinite(f):
-        raise FloatingPointError("objective became non-finite; lower init_scale")
+    if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.isfinite(_norm(g))):
+        raise FloatingPointError("objective or gradient (norm) became non-finite; lower init_scale or the decays")
     h, hidden, last, b = unpack(res.x.copy(), dd, big_n, k, m, b_flag)
     return DeepLinearFit(
         weights=[*list(hidden), last],
@@ -605,7 +695,7 @@ def fit_deep_linear(
         bias=b.copy() if b_flag else np.zeros(k),
         labels=labels,
         objective=float(f),
-        grad_norm=float(np.linalg.norm(g)),
+        grad_norm=_norm(g),
         n_iter=int(res.nit),
         converged=bool(res.success),
         history=np.array(history),
@@ -693,7 +783,8 @@ def momentum_gd_deep_linear(
     big_n = labels.size
     b_flag = bool(bias)
     rng = as_generator(seed)
-    theta = scale * rng.standard_normal(n_params(dd, big_n, k, m, b_flag))
+    with np.errstate(over="ignore", invalid="ignore"):
+        theta = scale * rng.standard_normal(n_params(dd, big_n, k, m, b_flag))
     if b_flag:
         theta[-k:] = 0.0
     vel = np.zeros_like(theta)
@@ -708,12 +799,16 @@ def momentum_gd_deep_linear(
         if np.linalg.norm(g) < tol:
             converged = True
             break
-        vel = mom * vel + g
-        theta = theta - step * vel
+        with np.errstate(over="ignore", invalid="ignore"):
+            vel = mom * vel + g
+            theta = theta - step * vel
     f, g = _value_and_grad_numba(theta, dd, big_n, k, m, labels, lam, lh, b_flag, code)
+    if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.isfinite(_norm(g))):
+        raise FloatingPointError(f"gradient descent diverged after step {it} (non-finite objective); lower lr "
+                                 f"(got {step}) or the decays")
     h, hidden, last, b = unpack(theta.copy(), dd, big_n, k, m, b_flag)
     return DeepLinearFit(weights=[*list(hidden), last], features=h, bias=b.copy() if b_flag else np.zeros(k),
-                         labels=labels, objective=float(f), grad_norm=float(np.linalg.norm(g)), n_iter=it,
+                         labels=labels, objective=float(f), grad_norm=_norm(g), n_iter=it,
                          converged=converged, history=np.array(history))
 
 
@@ -734,6 +829,7 @@ def ufm_decays_from_deep_linear(lam_w: float, lam_h: float, n_classes: int, n_sa
     Returns
     -------
     tuple of float
+        ``inf`` only where ``K lam_w`` or ``N lam_h`` exceeds the float range.
 
     Examples
     --------
@@ -744,7 +840,8 @@ def ufm_decays_from_deep_linear(lam_w: float, lam_h: float, n_classes: int, n_sa
     lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
     k = check_int(n_classes, "n_classes", low=2)
     n = check_int(n_samples, "n_samples", low=k)
-    return float(k * lam_w), float(n * lam_h)
+    with np.errstate(over="ignore"):
+        return float(np.float64(k) * lam_w), float(np.float64(n) * lam_h)
 
 
 def deep_linear_decays_from_ufm(lam_w: float, lam_h: float, n_classes: int, n_samples: int) -> tuple[float, float]:
@@ -815,6 +912,8 @@ def deep_linear_ce_etf(
     Returns
     -------
     DeepLinearCEETF
+        Computed in logarithms; ``product_singular_value`` and ``class_mean_scale`` are ``inf`` only
+        where their true values exceed the float range (extreme decays).
 
     Examples
     --------
@@ -827,13 +926,15 @@ def deep_linear_ce_etf(
     m = check_int(depth, "depth", low=1)
     lam = _check_lams(lam_w, m)
     lh = check_real(lam_h, "lam_h", low=0.0, low_open=True)
-    scale = np.sqrt(n * lh * np.prod(lam))
+    # log of sqrt(n lam_h prod lam): the product itself under- or overflows for extreme decays
+    log_scale = 0.5 * (math.log(n) + math.log(lh) + float(np.sum(np.log(lam))))
     alpha = 0.5 * (m + 1)
     beta = 0.5 * (k - 1) * (m + 1)
 
     def f_of_logt(s):
-        t = np.exp(s)
-        return float(np.logaddexp(0.0, np.log(k - 1.0) - t**alpha / scale) + beta * t)
+        with np.errstate(over="ignore"):
+            z = np.exp(alpha * s - log_scale)  # t^alpha / scale
+            return float(np.logaddexp(0.0, np.log(k - 1.0) - z) + beta * np.exp(s))
 
     # the optimum has beta t <= log K (else t = 0 is better), so t lies below log(K)/beta
     grid = np.linspace(np.log(np.log(k) / beta) - 40.0, np.log(np.log(k) / beta), 4001)
@@ -847,6 +948,7 @@ def deep_linear_ce_etf(
         return DeepLinearCEETF(t=0.0, product_singular_value=0.0, class_mean_scale=0.0,
                                objective=float(np.log(k)))
     t = float(np.exp(best_s))
-    p = float(t ** (0.5 * m) / np.sqrt(np.prod(lam)))
-    a = float(np.sqrt(t / (n * lh)))
+    with np.errstate(over="ignore"):
+        p = float(np.exp(0.5 * m * best_s - 0.5 * float(np.sum(np.log(lam)))))
+        a = float(np.exp(0.5 * (best_s - math.log(n) - math.log(lh))))
     return DeepLinearCEETF(t=t, product_singular_value=p, class_mean_scale=a, objective=float(best_f))

@@ -81,10 +81,10 @@ def simplex_etf(
     scale = check_real(scale, "scale", low=0.0, low_open=True)
     M = np.zeros((d, K))
     M[: K - 1, :] = _helmert_basis(K).T
-    M *= scale * np.sqrt(K / (K - 1.0))
+    M *= np.sqrt(K / (K - 1.0))  # unit columns; the scale last, so entries up to 1.7e308 stay finite
     if seed is not None:
         M = random_rotation(d, seed=seed) @ M
-    return M
+    return M * scale
 
 
 def orthonormal_frame(K: int, d: int | None = None, *, seed: SeedLike | None = None) -> np.ndarray:

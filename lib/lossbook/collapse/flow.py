@@ -13,8 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validate import ENGINES, check_choice, check_int, check_real
-from .ufm import _check_HY
+from .._validate import ENGINES, MAX_LOOP, check_choice, check_int, check_real, check_size
+from .ufm import _check_HY, _decay
 
 __all__ = ["CentralPath", "central_path_flow"]
 
@@ -131,6 +131,18 @@ def _flow_numba(H0, Y, y, counts, nlam, lam_h, dt, n_steps, every):
     return H, trw, trb
 
 
+#: Length of the stability interval of classical RK4 on the negative real axis.
+RK4_STABILITY = 2.78
+
+
+def _check_solvable(H, nlam):
+    """The Numba solver gives no LinAlgError: refuse a numerically singular start as the NumPy one does."""
+    A = H @ H.T + nlam * np.eye(H.shape[0])
+    if np.linalg.cond(A) > 1e15:
+        raise ValueError("H H^T + (N/K) lam_w I is singular in floating point at H0 (lam_w negligible next to "
+                         "||H0||^2); increase lam_w")
+
+
 def central_path_flow(
     H0,
     Y,
@@ -167,6 +179,16 @@ def central_path_flow(
         Times, :math:`\widetilde{NC}_1`, :math:`\operatorname{tr}\Sigma_W`,
         :math:`\operatorname{tr}\Sigma_B` at the recorded steps, and the final ``H``.
 
+    Raises
+    ------
+    ValueError
+        Up front when ``T / dt`` (times ``d N / 16``) exceeds the limit of ``MAX_LOOP / 10`` steps,
+        or when ``dt * lam_h`` exceeds the RK4 stability limit 2.78;
+        when ``H0`` has all class means equal (the trace ratio is undefined); when
+        ``H H^T + (N/K) lam_w I`` is singular in floating point.
+    FloatingPointError
+        If the path diverges (non-finite features; reduce ``dt``).
+
     Examples
     --------
     >>> from lossbook.collapse import class_indicator
@@ -177,18 +199,35 @@ def central_path_flow(
     True
     """
     H0, Y = _check_HY(H0, Y, "H0")
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
-    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
+    lam_h = _decay(lam_h, "lam_h", low_open=False)
     T = check_real(T, "T", low=0.0, low_open=True)
     dt = check_real(dt, "dt", low=0.0, high=T, low_open=True)
     every = check_int(record_every, "record_every", low=1)
-    n_steps = int(round(T / dt))
+    check_choice(engine, "engine", ENGINES)
+    # the Jacobian of -G has eigenvalues <= -lam_h: explicit RK4 is stable only for dt lam_h <= 2.78
+    if dt * lam_h > RK4_STABILITY:
+        raise ValueError(f"dt * lam_h = {dt * lam_h:.3g} exceeds the RK4 stability limit {RK4_STABILITY} (the "
+                         "integration would be unstable); reduce dt")
+    with np.errstate(over="ignore"):
+        ratio = T / dt
+    # the number of RK4 steps, times the work of one step, is refused up front above the loop limit
+    d0, n0 = H0.shape
+    check_size(ratio * max(1, d0 * n0 // 16), "T / dt (times d N / 16)", limit=MAX_LOOP // 10, what="steps")
+    n_steps = int(round(ratio))
     K, N = Y.shape
     y = np.argmax(Y, axis=0).astype(np.int64)
     counts = Y.sum(axis=1)
     args = (np.ascontiguousarray(H0), np.ascontiguousarray(Y), y, counts, N / K * lam_w, lam_h, dt, n_steps, every)
     kernel = _flow_numba if check_choice(engine, "engine", ENGINES) == "numba" else _flow_numpy
-    H, trw, trb = kernel(*args)
+    _check_solvable(args[0], args[4])
+    if _traces_numpy(args[0], y, counts)[1] == 0.0:
+        raise ValueError("H0 has all class means equal (tr Sigma_B = 0); the trace ratio is undefined")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            H, trw, trb = kernel(*args)
+        except np.linalg.LinAlgError:  # the compiled solver refuses non-finite matrices: a diverged path
+            raise FloatingPointError("central path diverged (non-finite or singular features); reduce dt") from None
     if not (np.all(np.isfinite(trw)) and np.all(np.isfinite(trb))):
         raise FloatingPointError("central path diverged (non-finite features); reduce dt")
     if np.any(trb == 0.0):

@@ -20,6 +20,11 @@ accordingly). Degenerate cases are finite by convention, never NaN: a zero matri
 its zero norm is taken to be zero (so NC2/NC3 of fully collapsed-to-a-point means is 1, the norm of
 the target), and ``nc1_trace`` is 0 when :math:`\Sigma_W = 0` and ``inf`` when only
 :math:`\Sigma_B = 0`.
+
+Scale: the metrics are computed from ``H`` and ``W`` divided by a power of two that brings their
+largest entry into ``[0.5, 1)`` (an exact rescaling), so features of any magnitude, from subnormal
+to ``1e308``, give the same ratios; only the reported traces are scaled back, and they are ``inf``
+(or 0) where the true trace lies beyond the float range.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_array, check_int, check_labels, check_real
+from .._validate import check_array, check_int, check_labels, check_real, pow2_exponent
 
 __all__ = ["CollapseMetrics", "class_means", "collapse_metrics", "sigma_b", "sigma_w"]
 
@@ -66,7 +71,7 @@ def _check_H_labels(H, labels, n_classes):
     counts = np.bincount(y, minlength=K)
     if np.any(counts == 0):
         empty = np.flatnonzero(counts == 0).tolist()
-        raise ValueError(f"every class in 0..{K - 1} needs at least one sample; empty classes: {empty}")
+        raise ValueError(f"labels must contain every class in 0..{K - 1} at least once; empty classes: {empty}")
     return H, y, K, counts
 
 
@@ -104,16 +109,16 @@ def class_means(
 
 
 def _class_means(H, y, K, counts, global_mean):
+    if global_mean not in ("weighted", "uniform"):
+        raise ValueError(f"global_mean must be 'weighted' or 'uniform', got {global_mean!r}")
+    # means of entries up to 1.7e308 are finite: sum the exactly rescaled entries, scale back
+    k = pow2_exponent(np.max(np.abs(H))) if H.size else 0
+    Hs = np.ldexp(H, -k)
     onehot = np.zeros((H.shape[1], K))
     onehot[np.arange(H.shape[1]), y] = 1.0
-    Hbar = (H @ onehot) / counts
-    if global_mean == "weighted":
-        hG = H.mean(axis=1)
-    elif global_mean == "uniform":
-        hG = Hbar.mean(axis=1)
-    else:
-        raise ValueError(f"global_mean must be 'weighted' or 'uniform', got {global_mean!r}")
-    return Hbar, hG, counts
+    Hbar = (Hs @ onehot) / counts
+    hG = Hs.mean(axis=1) if global_mean == "weighted" else Hbar.mean(axis=1)
+    return np.ldexp(Hbar, k), np.ldexp(hG, k), counts
 
 
 def sigma_w(H, labels, *, n_classes: int | None = None) -> np.ndarray:
@@ -127,6 +132,8 @@ def sigma_w(H, labels, *, n_classes: int | None = None) -> np.ndarray:
     Returns
     -------
     ndarray, shape (d, d)
+        Computed from exactly rescaled features; an entry is ``inf`` only where its true value
+        exceeds the float range (features near ``1e308``).
 
     Examples
     --------
@@ -135,8 +142,10 @@ def sigma_w(H, labels, *, n_classes: int | None = None) -> np.ndarray:
     """
     H, y, K, counts = _check_H_labels(H, labels, n_classes)
     Hbar, _, _ = _class_means(H, y, K, counts, "weighted")
-    C = H - Hbar[:, y]
-    return C @ C.T / H.shape[1]
+    k = pow2_exponent(np.max(np.abs(H)))
+    C = np.ldexp(H, -k) - np.ldexp(Hbar, -k)[:, y]
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(C @ C.T / H.shape[1], 2 * k)
 
 
 def sigma_b(H, labels, *, n_classes: int | None = None, global_mean: str = "weighted") -> np.ndarray:
@@ -150,6 +159,7 @@ def sigma_b(H, labels, *, n_classes: int | None = None, global_mean: str = "weig
     Returns
     -------
     ndarray, shape (d, d)
+        As for :func:`sigma_w`: ``inf`` only where the true entry exceeds the float range.
 
     Examples
     --------
@@ -158,11 +168,14 @@ def sigma_b(H, labels, *, n_classes: int | None = None, global_mean: str = "weig
     """
     H, y, K, counts = _check_H_labels(H, labels, n_classes)
     Hbar, hG, _ = _class_means(H, y, K, counts, global_mean)
-    M = Hbar - hG[:, None]
-    return M @ M.T / K
+    k = pow2_exponent(np.max(np.abs(H)))
+    M = np.ldexp(Hbar, -k) - np.ldexp(hG, -k)[:, None]
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(M @ M.T / K, 2 * k)
 
 
 def _normalised_distance(A: np.ndarray, target: np.ndarray) -> float:
+    A = np.ldexp(A, -pow2_exponent(np.max(np.abs(A)))) if A.size else A
     nrm = np.linalg.norm(A)
     An = A / nrm if nrm > 0 else np.zeros_like(A)
     return float(np.linalg.norm(An - target))
@@ -192,12 +205,16 @@ def collapse_metrics(
     global_mean : {"weighted", "uniform"}
         How :math:`\bar h_G` is formed (matters only for imbalanced classes).
     rcond : float
-        Relative cut-off for the pseudo-inverse of :math:`\Sigma_B`, in ``(0, 1)``.
+        Relative cut-off for the pseudo-inverse of :math:`\Sigma_B`, in ``(0, 1)``; values below
+        ``d * eps`` (float64 rounding of a ``d x d`` matrix) are raised to it.
 
     Returns
     -------
     CollapseMetrics
         The metrics of the module docstring and the traces of :math:`\Sigma_W`, :math:`\Sigma_B`.
+        The metrics are scale-free (computed from exactly rescaled ``H`` and ``W``); ``nc1_trace``
+        is ``inf`` when only :math:`\Sigma_B = 0`, and a trace is ``inf`` only where its true value
+        exceeds the float range.
 
     Examples
     --------
@@ -210,21 +227,35 @@ def collapse_metrics(
     """
     H, y, K, counts = _check_H_labels(H, labels, n_classes)
     rcond = check_real(rcond, "rcond", low=0.0, high=1.0, low_open=True, high_open=True)
+    if global_mean not in ("weighted", "uniform"):
+        raise ValueError(f"global_mean must be 'weighted' or 'uniform', got {global_mean!r}")
     d, N = H.shape
-    Hbar, hG, _ = _class_means(H, y, K, counts, global_mean)
-    C = H - Hbar[:, y]
+    if W is not None:
+        W = check_array(W, "W", ndim=2)
+        if W.shape != (K, d):
+            raise ValueError(f"W must have shape (K, d) = ({K}, {d}) (K classes of labels, d rows of H), "
+                             f"got {W.shape}")
+    # scale-free metrics: normalise H exactly (a power of two) before forming any product or ratio
+    k = pow2_exponent(np.max(np.abs(H)))
+    Hs = np.ldexp(H, -k)
+    Hbar, hG, _ = _class_means(Hs, y, K, counts, global_mean)
+    C = Hs - Hbar[:, y]
     Sw = C @ C.T / N
     M = Hbar - hG[:, None]
     Sb = M @ M.T / K
-    trw, trb = float(np.trace(Sw)), float(np.trace(Sb))
+    trw_s, trb_s = float(np.trace(Sw)), float(np.trace(Sb))
+    with np.errstate(over="ignore", under="ignore"):
+        trw, trb = float(np.ldexp(trw_s, 2 * k)), float(np.ldexp(trb_s, 2 * k))
 
-    nc1 = float(np.trace(Sw @ np.linalg.pinv(Sb, rcond=rcond, hermitian=True))) / K
-    if trw == 0.0:
+    # a cut-off below d eps would only invert rounding noise (and overflow): it is raised to d eps
+    cut = max(rcond, d * np.finfo(float).eps)
+    nc1 = float(np.trace(Sw @ np.linalg.pinv(Sb, rcond=cut, hermitian=True))) / K
+    if trw_s == 0.0:
         nc1_trace = 0.0
-    elif trb == 0.0:
+    elif trb_s == 0.0:
         nc1_trace = float("inf")
     else:
-        nc1_trace = trw / trb
+        nc1_trace = trw_s / trb_s
 
     centred = (np.eye(K) - np.ones((K, K)) / K) / np.sqrt(K - 1.0)
     ident = np.eye(K) / np.sqrt(K)
@@ -233,9 +264,7 @@ def collapse_metrics(
 
     nc3 = nc3_orth = None
     if W is not None:
-        W = check_array(W, "W", ndim=2)
-        if W.shape != (K, d):
-            raise ValueError(f"W must have shape (K, d) = ({K}, {d}), got {W.shape}")
-        nc3 = _normalised_distance(W @ M, centred)
-        nc3_orth = _normalised_distance(W @ Hbar, ident)
+        Ws = np.ldexp(W, -pow2_exponent(np.max(np.abs(W))))
+        nc3 = _normalised_distance(Ws @ M, centred)
+        nc3_orth = _normalised_distance(Ws @ Hbar, ident)
     return CollapseMetrics(nc1, nc1_trace, nc2_etf, nc2_orth, nc3, nc3_orth, trw, trb)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._rng import SeedLike, as_generator
 from .._torch import require_torch
-from .._validate import check_array, check_int, check_labels, check_real
+from .._validate import check_array, check_int, check_labels, check_real, check_size
 from .metrics import collapse_metrics
 
 __all__ = ["CollapseTrace", "gaussian_mixture", "train_mlp_collapse", "train_mlp_collapse_grid"]
@@ -43,7 +43,7 @@ def gaussian_mixture(
     K, n, p : int
         Classes (``>= 2``), points per class (``>= 1``), dimension (``>= 1``).
     separation : float
-        Standard deviation of the class centres, ``>= 0``.
+        Standard deviation of the class centres, in ``[0, 1e300]`` (so the points stay finite).
     seed : int, SeedSequence or Generator
         Randomness of centres and points.
 
@@ -62,7 +62,8 @@ def gaussian_mixture(
     K = check_int(K, "K", low=2)
     n = check_int(n, "n", low=1)
     p = check_int(p, "p", low=1)
-    separation = check_real(separation, "separation", low=0.0)
+    check_size(K * n * p, "K * n * p")
+    separation = check_real(separation, "separation", low=0.0, high=1e300)
     rng = as_generator(seed)
     mu = separation * rng.standard_normal((K, p))
     X = np.repeat(mu, n, axis=0) + rng.standard_normal((K * n, p))
@@ -121,6 +122,11 @@ def train_mlp_collapse_grid(
     list of CollapseTrace
         One trace per setting, in the order of ``weight_decays``.
 
+    Raises
+    ------
+    FloatingPointError
+        If training diverges (a non-finite loss: lower ``lr``, the weight decays or the input scale).
+
     Examples
     --------
     >>> X, y = gaussian_mixture(3, 10, 4, seed=0)
@@ -139,7 +145,11 @@ def train_mlp_collapse_grid(
         raise ValueError(f"y must contain at least 2 classes (labels 0..K-1), got K = {K}")
     if np.any(np.bincount(y, minlength=K) == 0):
         raise ValueError("y must contain every class in 0..max(y) at least once")
-    wds = np.asarray(weight_decays, dtype=float)
+    try:
+        wds = np.asarray(weight_decays, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"weight_decays must be a sequence of (wd_features, wd_classifier) pairs of floats, "
+                        f"got {type(weight_decays).__name__}") from None
     if wds.ndim != 2 or wds.shape[1] != 2 or wds.shape[0] < 1:
         raise ValueError(f"weight_decays must be a non-empty sequence of (wd_features, wd_classifier) pairs, "
                          f"got shape {wds.shape}")
@@ -228,6 +238,11 @@ def train_mlp_collapse(
     seed: SeedLike,
 ) -> CollapseTrace:
     r"""Train one MLP with weight decays ``(wd_features, wd_classifier)``; see :func:`train_mlp_collapse_grid`.
+
+    Raises
+    ------
+    FloatingPointError
+        If training diverges (a non-finite loss: lower ``lr``, the weight decays or the input scale).
 
     Examples
     --------

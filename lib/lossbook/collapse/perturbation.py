@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._rng import SeedLike, as_generator
-from .._validate import check_array, check_int, check_real
-from .ufm import _check_HY
+from .._validate import check_array, check_int, check_real, pow2_exponent
+from .ufm import MAX_MAGNITUDE, _check_HY, _decay
 
 __all__ = [
     "EnergySplit",
@@ -75,9 +75,9 @@ def _check_WHY(W, H, Y):
     H, Y = _check_HY(H, Y)
     K, N = Y.shape
     d = H.shape[0]
-    W = check_array(W, "W", ndim=2)
+    W = check_array(W, "W", ndim=2, max_abs=MAX_MAGNITUDE)
     if W.shape != (K, d):
-        raise ValueError(f"W must have shape (K, d) = ({K}, {d}), got {W.shape}")
+        raise ValueError(f"W must have shape (K, d) = ({K}, {d}) (K rows of Y, d rows of H), got {W.shape}")
     if d * N > _MAX_DN:
         raise ValueError(f"d * N must be <= {_MAX_DN} (dense (dN)^2 operators), got {d * N}")
     return W, H, Y
@@ -96,9 +96,9 @@ def hessian_blocks(W, H, Y, lam_w: float, lam_h: float, beta: float) -> HessianB
     [(12, 12), (6, 6), (12, 6)]
     """
     W, H, Y = _check_WHY(W, H, Y)
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
-    lam_h = check_real(lam_h, "lam_h", low=0.0)
-    beta = check_real(beta, "beta", low=0.0)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
+    lam_h = _decay(lam_h, "lam_h", low_open=False)
+    beta = _decay(beta, "beta", low_open=False)
     K, N = Y.shape
     d = H.shape[0]
     hh = np.kron(np.eye(N), W.T @ W) + (lam_h + beta) * np.eye(d * N)
@@ -115,7 +115,14 @@ def hessian_blocks(W, H, Y, lam_w: float, lam_h: float, beta: float) -> HessianB
 
 def _schur_term(blocks: HessianBlocks) -> np.ndarray:
     r"""Symmetrised :math:`A_{HW}A_{WW}^{-1}A_{HW}^\top` (the classifier's contribution to the reduced Hessian)."""
-    Z = blocks.hw @ np.linalg.solve(blocks.ww, blocks.hw.T)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            Z = blocks.hw @ np.linalg.solve(blocks.ww, blocks.hw.T)
+    except np.linalg.LinAlgError:
+        Z = None
+    if Z is None or not np.all(np.isfinite(Z)):
+        raise ValueError("A_WW = H H^T (x) I + (N/K) lam_w I is singular in floating point (lam_w negligible next "
+                         "to ||H||^2): the classifier's Hessian block cannot be inverted; increase lam_w")
     return 0.5 * (Z + Z.T)
 
 
@@ -153,6 +160,13 @@ def perturbation_operator(
     -------
     ndarray, shape (dN, dN)
 
+    Raises
+    ------
+    ValueError
+        If the Hessian block of the classifier or the reduced Hessian is singular in floating point
+        at ``(W, H)`` (``lam_w`` negligible next to ``||H||^2``, or not a strict minimiser), or if
+        the large-``beta`` expansion overflows (``beta`` tiny next to ``lam_h`` or ``||W||^2``).
+
     Examples
     --------
     >>> from lossbook.collapse import ufm_minimizer
@@ -163,17 +177,33 @@ def perturbation_operator(
     True
     """
     W, H, Y = _check_WHY(W, H, Y)
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
-    lam_h = check_real(lam_h, "lam_h", low=0.0)
-    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
+    lam_h = _decay(lam_h, "lam_h", low_open=False)
+    beta = _decay(beta, "beta", low_open=True)
+    if approx not in ("exact", "large_beta"):
+        raise ValueError(f"approx must be 'exact' or 'large_beta', got {approx!r}")
     blocks = hessian_blocks(W, H, Y, lam_w, lam_h, beta)
     Z = _schur_term(blocks)
     if approx == "exact":
         S = blocks.hh - Z
-        return beta * np.linalg.solve(S, np.eye(S.shape[0]))
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                F = beta * np.linalg.solve(S, np.eye(S.shape[0]))
+        except np.linalg.LinAlgError:
+            F = None
+        if F is None or not np.all(np.isfinite(F)):
+            raise ValueError("the reduced Hessian A_HH - A_HW A_WW^-1 A_HW^T is singular in floating point at "
+                             "(W, H): F is not determined there (not a strict minimiser)")
+        return F
     if approx == "large_beta":
         d, N = H.shape
-        return (1.0 - lam_h / beta) * np.eye(d * N) - np.kron(np.eye(N), W.T @ W) / beta + Z / beta
+        with np.errstate(over="ignore", invalid="ignore"):
+            F5 = (Z - np.kron(np.eye(N), W.T @ W)) / beta
+            F5[np.diag_indices_from(F5)] += 1.0 - lam_h / beta
+        if not np.all(np.isfinite(F5)):
+            raise ValueError("the large-beta expansion overflows: beta is tiny next to lam_h, ||W||^2 or the "
+                             "classifier term (use approx='exact' or a larger beta)")
+        return F5
     raise ValueError(f"approx must be 'exact' or 'large_beta', got {approx!r}")
 
 
@@ -229,6 +259,9 @@ def intra_inter_energy(F, K: int, d: int, n: int, *, n_draws: int = 200, seed: S
     Returns
     -------
     EnergySplit
+        ``inter_share`` is scale-free (computed from ``F`` rescaled exactly); ``intra_gain`` scales
+        with ``F**2``; either is ``inf`` only where its true value exceeds the float range (for the
+        share: intra-class responses below the float range next to inter-class ones).
 
     Examples
     --------
@@ -245,6 +278,9 @@ def intra_inter_energy(F, K: int, d: int, n: int, *, n_draws: int = 200, seed: S
         raise ValueError(f"F must have shape ({K * m}, {K * m}) for K={K}, d={d}, n={n}, got {F.shape}")
     n_draws = check_int(n_draws, "n_draws", low=1, high=10**5)
     rng = as_generator(seed)
+    # the share is scale-free: work with F divided exactly by a power of two, scale the gain back
+    e2 = pow2_exponent(np.max(np.abs(F))) if F.size else 0
+    F = np.ldexp(F, -e2)
     D = rng.standard_normal((K * m, n_draws))
     shares, gains = [], []
     intra = np.zeros_like(D)
@@ -254,9 +290,12 @@ def intra_inter_energy(F, K: int, d: int, n: int, *, n_draws: int = 200, seed: S
     inter = F @ D - intra
     e_intra = np.sum(intra**2, axis=0)
     e_inter = np.sum(inter**2, axis=0)
-    shares = e_inter / np.maximum(e_intra, np.finfo(float).tiny)
+    with np.errstate(over="ignore"):
+        shares = e_inter / np.maximum(e_intra, np.finfo(float).tiny)
     gains = e_intra / np.sum(D**2, axis=0)
-    return EnergySplit(float(np.mean(shares)), float(np.mean(gains)))
+    with np.errstate(over="ignore", under="ignore"):
+        gain = float(np.ldexp(np.mean(gains), 2 * e2))
+    return EnergySplit(float(np.mean(shares)), gain)
 
 
 def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, beta: float) -> PerturbationSpectrum:
@@ -289,6 +328,12 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
     beta : float
         ``beta > 0``; the formula is the large-``beta`` expansion.
 
+    Returns
+    -------
+    PerturbationSpectrum
+        An eigenvalue is ``-inf`` (and ``inter_class``, ``sigma_max`` ``inf``) only where
+        :math:`\mu/\beta` exceeds the float range (tiny ``beta`` or extreme decays).
+
     Examples
     --------
     >>> s = perturbation_spectrum(4, 10, 10, 2 ** 0.5, 0.1, 100.0)
@@ -301,20 +346,24 @@ def perturbation_spectrum(K: int, d: int, n: int, lam_w: float, lam_h: float, be
     lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
     lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
-    c = np.sqrt(lam_w * lam_h)
-    if c >= 1.0:
+    c = min(np.sqrt(lam_w) * np.sqrt(lam_h), 1.0)
+    # lam_w lam_h < 1, tested as lam_h < 1/lam_w in float64 (inf where 1/lam_w overflows)
+    with np.errstate(over="ignore", divide="ignore"):
+        bound = np.float64(1.0) / np.float64(lam_w)
+    if lam_h >= bound:
         raise ValueError(f"lam_w * lam_h must be < 1 (non-zero collapsed minimiser), got {lam_w * lam_h!r}")
-    r = np.sqrt(lam_h / lam_w)
-    mus = [0.0, lam_h, r, 2 * lam_h * (1 - c), 4 * lam_h * (1 - c)]
-    mult = [d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1]
-    kinds = ("mean, orthogonal", "within, orthogonal", "within, frame", "mean, frame", "mean, frame (all-ones)")
-    keep = [i for i in range(5) if mult[i] > 0]
-    values = np.array([1.0 - mus[i] / beta for i in keep])
-    return PerturbationSpectrum(
-        values,
-        np.array([mult[i] for i in keep], dtype=np.int64),
-        tuple(kinds[i] for i in keep),
-        float(2 * lam_h * (1 - c) / beta),
-        float(np.abs(values).max()),
-        float(np.abs(values).min()),
-    )
+    with np.errstate(over="ignore"):  # ratios beyond the float range are +-inf (documented)
+        r = np.sqrt(lam_h) / np.sqrt(lam_w)
+        mus = [0.0, lam_h, r, 2 * lam_h * (1 - c), 4 * lam_h * (1 - c)]
+        mult = [d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1]
+        kinds = ("mean, orthogonal", "within, orthogonal", "within, frame", "mean, frame", "mean, frame (all-ones)")
+        keep = [i for i in range(5) if mult[i] > 0]
+        values = np.array([1.0 - mus[i] / beta for i in keep])
+        return PerturbationSpectrum(
+            values,
+            np.array([mult[i] for i in keep], dtype=np.int64),
+            tuple(kinds[i] for i in keep),
+            float(2 * lam_h * (1 - c) / beta),
+            float(np.abs(values).max()),
+            float(np.abs(values).min()),
+        )

@@ -8,6 +8,10 @@ Objective (Tirer, Huang & Niles-Weed 2023, eqs. (1)-(2); chapter :eq:`ncp-eq-vic
    + \frac{\lambda_H}{2N}\|H\|_F^2 + \frac{\beta}{2N}\|H - H_0\|_F^2 .
 
 ``beta = 0`` is the plain UFM. For balanced classes ``N = K n``.
+
+Entries of ``W``, ``H``, ``H0`` and the decays ``lam_w``, ``lam_h``, ``beta`` must not exceed
+:data:`MAX_MAGNITUDE` (``1e50``) in magnitude (here, in :mod:`.perturbation` and :mod:`.flow`);
+larger inputs are refused with the limit in the message.
 """
 
 from __future__ import annotations
@@ -17,9 +21,15 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from .._rng import SeedLike
+from .._rng import SeedLike, as_generator
 from .._validate import check_array, check_int, check_real
 from .etf import orthonormal_frame
+
+#: Largest magnitude accepted for the entries of ``W``, ``H``, ``H0`` and for the decays ``lam_w``,
+#: ``lam_h``, ``beta`` of the unconstrained-features functions (this module, :mod:`.perturbation`,
+#: :mod:`.flow`): the objective and its Hessian multiply up to six of them, which stays inside the
+#: float range; larger inputs are refused with this limit in the message.
+MAX_MAGNITUDE = 1e50
 
 __all__ = [
     "UFMMinimizer",
@@ -78,10 +88,14 @@ def _check_Y(Y) -> np.ndarray:
 
 def _check_HY(H, Y, name="H"):
     Y = _check_Y(Y)
-    H = check_array(H, name, ndim=2, min_size=1)
+    H = check_array(H, name, ndim=2, min_size=1, max_abs=MAX_MAGNITUDE)
     if H.shape[1] != Y.shape[1]:
         raise ValueError(f"{name} must have N = {Y.shape[1]} columns (one per column of Y), got {H.shape[1]}")
     return H, Y
+
+
+def _decay(value, name: str, *, low_open: bool) -> float:
+    return check_real(value, name, low=0.0, low_open=low_open, high=MAX_MAGNITUDE)
 
 
 def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=None) -> float:
@@ -120,20 +134,28 @@ def ufm_objective(W, H, Y, lam_w: float, lam_h: float, *, beta: float = 0.0, H0=
     """
     H, Y = _check_HY(H, Y)
     K, N = Y.shape
-    W = check_array(W, "W", ndim=2)
+    W = check_array(W, "W", ndim=2, max_abs=MAX_MAGNITUDE)
     if W.shape != (K, H.shape[0]):
-        raise ValueError(f"W must have shape (K, d) = ({K}, {H.shape[0]}), got {W.shape}")
-    lam_w = check_real(lam_w, "lam_w", low=0.0)
-    lam_h = check_real(lam_h, "lam_h", low=0.0)
-    beta = check_real(beta, "beta", low=0.0)
-    val = (np.sum((W @ H - Y) ** 2) + lam_h * np.sum(H**2)) / (2 * N) + lam_w * np.sum(W**2) / (2 * K)
+        raise ValueError(f"W must have shape (K, d) = ({K}, {H.shape[0]}) (K rows of Y, d rows of H), got {W.shape}")
+    lam_w = _decay(lam_w, "lam_w", low_open=False)
+    lam_h = _decay(lam_h, "lam_h", low_open=False)
+    beta = _decay(beta, "beta", low_open=False)
     if beta > 0:
         if H0 is None:
             raise ValueError("H0 is required when beta > 0")
-        H0 = check_array(H0, "H0", ndim=2)
+        H0 = check_array(H0, "H0", ndim=2, max_abs=MAX_MAGNITUDE)
         if H0.shape != H.shape:
             raise ValueError(f"H0 must have the shape of H {H.shape}, got {H0.shape}")
-        val += beta * np.sum((H - H0) ** 2) / (2 * N)
+    return _objective(W, H, Y, lam_w, lam_h, beta, H0)
+
+
+def _objective(W, H, Y, lam_w, lam_h, beta, H0):
+    """The vicinity objective without input checks (also at iterates beyond MAX_MAGNITUDE)."""
+    K, N = Y.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = (np.sum((W @ H - Y) ** 2) + lam_h * np.sum(H**2)) / (2 * N) + lam_w * np.sum(W**2) / (2 * K)
+        if beta > 0:
+            val += beta * np.sum((H - H0) ** 2) / (2 * N)
     return float(val)
 
 
@@ -171,23 +193,34 @@ def ufm_minimizer(K: int, n: int, d: int, lam_w: float, lam_h: float, *, seed: S
     K = check_int(K, "K", low=2)
     n = check_int(n, "n", low=1)
     d = check_int(d, "d", low=K)
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
-    lam_h = check_real(lam_h, "lam_h", low=0.0, low_open=True)
-    c = np.sqrt(lam_w * lam_h)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
+    lam_h = _decay(lam_h, "lam_h", low_open=True)
+    if seed is not None:
+        as_generator(seed)  # validated even when the minimiser is zero and the frame unused
+    c = np.sqrt(lam_w) * np.sqrt(lam_h)
     Y = class_indicator(K, n)
     if c >= 1.0:
         return UFMMinimizer(np.zeros((K, d)), np.zeros((d, K * n)), Y, 0.0, 0.5, True)
-    rho = (1.0 - c) * np.sqrt(lam_w / lam_h)
+    # ratios of square roots: lam_w / lam_h itself may overflow or underflow
+    rho = (1.0 - c) * (np.sqrt(lam_w) / np.sqrt(lam_h))
     R = orthonormal_frame(K, d, seed=seed)
     H = np.sqrt(rho) * np.kron(R, np.ones((1, n)))
-    W = np.sqrt(lam_h / lam_w) * np.sqrt(rho) * R.T
+    W = (np.sqrt(lam_h) / np.sqrt(lam_w)) * np.sqrt(rho) * R.T
     return UFMMinimizer(W, H, Y, float(rho), float(c - c**2 / 2), False)
 
 
 def _wstar(H, Y, lam_w):
     K, N = Y.shape
     A = H @ H.T + (N / K) * lam_w * np.eye(H.shape[0])
-    return np.linalg.solve(A, H @ Y.T).T
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            W = np.linalg.solve(A, H @ Y.T).T
+    except np.linalg.LinAlgError:
+        W = None
+    if W is None or not np.all(np.isfinite(W)):
+        raise ValueError("H H^T + (N/K) lam_w I is singular in floating point (lam_w is negligible next to "
+                         "||H||^2): the best classifier W*(H) is not determined; increase lam_w")
+    return W
 
 
 def optimal_classifier(H, Y, lam_w: float) -> np.ndarray:
@@ -208,6 +241,12 @@ def optimal_classifier(H, Y, lam_w: float) -> np.ndarray:
     -------
     ndarray, shape (K, d)
 
+    Raises
+    ------
+    ValueError
+        If ``H H^T + (N/K) lam_w I`` is singular in floating point (``lam_w`` negligible next to
+        ``||H||^2``): the best classifier is then not determined.
+
     Examples
     --------
     >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
@@ -215,7 +254,7 @@ def optimal_classifier(H, Y, lam_w: float) -> np.ndarray:
     True
     """
     H, Y = _check_HY(H, Y)
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
     return _wstar(H, Y, lam_w)
 
 
@@ -245,6 +284,12 @@ def central_path_field(H, Y, lam_w: float, lam_h: float) -> np.ndarray:
     -------
     ndarray, shape (d, N)
 
+    Raises
+    ------
+    ValueError
+        If ``H H^T + (N/K) lam_w I`` is singular in floating point (``lam_w`` negligible next to
+        ``||H||^2``): the best classifier is then not determined.
+
     Examples
     --------
     >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
@@ -252,8 +297,8 @@ def central_path_field(H, Y, lam_w: float, lam_h: float) -> np.ndarray:
     True
     """
     H, Y = _check_HY(H, Y)
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
-    lam_h = check_real(lam_h, "lam_h", low=0.0)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
+    lam_h = _decay(lam_h, "lam_h", low_open=False)
     return _field_numpy(H, Y, lam_w, lam_h)
 
 
@@ -302,6 +347,12 @@ def solve_vicinity(
     -------
     VicinitySolution
 
+    Raises
+    ------
+    ValueError
+        If ``H H^T + (N/K) lam_w I`` is singular in floating point (``lam_w`` negligible next to
+        ``||H||^2``): the best classifier is then not determined.
+
     Examples
     --------
     >>> m = ufm_minimizer(3, 2, 4, 0.5, 0.2)
@@ -310,15 +361,15 @@ def solve_vicinity(
     True
     """
     H0, Y = _check_HY(H0, Y, "H0")
-    lam_w = check_real(lam_w, "lam_w", low=0.0, low_open=True)
-    lam_h = check_real(lam_h, "lam_h", low=0.0)
-    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    lam_w = _decay(lam_w, "lam_w", low_open=True)
+    lam_h = _decay(lam_h, "lam_h", low_open=False)
+    beta = _decay(beta, "beta", low_open=True)
     gtol = check_real(gtol, "gtol", low=0.0, low_open=True)
     newton_steps = check_int(newton_steps, "newton_steps", low=0)
     d, N = H0.shape
     if H_init is None:
         H_init = H0
-    H_init = check_array(H_init, "H_init", ndim=2)
+    H_init = check_array(H_init, "H_init", ndim=2, max_abs=MAX_MAGNITUDE)
     if H_init.shape != H0.shape:
         raise ValueError(f"H_init must have the shape of H0 {H0.shape}, got {H_init.shape}")
 
@@ -329,8 +380,7 @@ def solve_vicinity(
     def fun(h):
         H = h.reshape(d, N, order="F")
         W = _wstar(H, Y, lam_w)
-        val = ufm_objective(W, H, Y, lam_w, lam_h, beta=beta, H0=H0)
-        return val, resid(h) / N
+        return _objective(W, H, Y, lam_w, lam_h, beta, H0), resid(h) / N
 
     res = minimize(fun, H_init.ravel(order="F"), jac=True, method="L-BFGS-B",
                    options={"gtol": gtol / N, "ftol": 0.0, "maxiter": 20000, "maxcor": 30})
@@ -343,9 +393,16 @@ def solve_vicinity(
             if np.max(np.abs(r)) < 1e-14:
                 break
             H = h.reshape(d, N, order="F")
-            J = _reduced_hessian(_wstar(H, Y, lam_w), H, Y, lam_w, lam_h, beta)
-            h = h - np.linalg.solve(J, r)
+            try:
+                J = _reduced_hessian(_wstar(H, Y, lam_w), H, Y, lam_w, lam_h, beta)
+                with np.errstate(all="ignore"):
+                    step = np.linalg.solve(J, r)
+            except (np.linalg.LinAlgError, ValueError):  # singular Jacobian: keep the L-BFGS point
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            h = h - step
     H = h.reshape(d, N, order="F")
     W = _wstar(H, Y, lam_w)
-    return VicinitySolution(W, H, ufm_objective(W, H, Y, lam_w, lam_h, beta=beta, H0=H0),
+    return VicinitySolution(W, H, _objective(W, H, Y, lam_w, lam_h, beta, H0),
                             float(np.max(np.abs(resid(h)))))

@@ -23,6 +23,8 @@ from .closed_form import (
 )
 from .interfaces import off_boresight_factor_db, stack_transmission
 from .series import (
+    MAX_TERMS,
+    MIN_ELECTRICAL_SIZE,
     SeriesTruncationWarning,
     SphereField,
     exact_free_space_path_loss_db,
@@ -37,6 +39,8 @@ from .tissue import MUSCLE, complex_permittivity, muscle_permittivity, refractiv
 __all__ = [
     "CALIBRATED_RANGE",
     "ERROR_BANDS",
+    "MAX_TERMS",
+    "MIN_ELECTRICAL_SIZE",
     "MUSCLE",
     "SeriesTruncationWarning",
     "SphereField",

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
-from .._validate import check_array
+from .._validate import check_array, check_broadcast
 from .tissue import check_permittivity
 
 __all__ = [
@@ -49,10 +49,26 @@ def _depth_radius(d, R):
         raise ValueError("R must not be NaN (use np.inf for a flat interface)")
     if np.any(np.isneginf(R)):
         raise ValueError("R must lie in (0, inf]")
+    check_broadcast(("d", d), ("R", R))
     if np.any(np.broadcast_to(d, np.broadcast_shapes(d.shape, R.shape))
               > np.broadcast_to(R, np.broadcast_shapes(d.shape, R.shape))):
         raise ValueError("d must lie in (0, R]: the source must be inside the sphere")
     return d, R
+
+
+def _log10_abs_d_plus_Mr(d, M, r):
+    """``log10 |d + M r|`` without overflow or underflow (``d > 0``, ``r >= 0``, ``M`` complex, finite)."""
+    d, M, r = np.broadcast_arrays(np.asarray(d, dtype=float), M, np.asarray(r, dtype=float))
+    big = r >= d
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # r >= d: r |M + d/r| (d/r <= 1); r < d: d |1 + M r/d| (r/d < 1)
+        a = np.log10(np.where(big, r, 1.0)) + np.log10(np.abs(M + d / np.where(big, r, 1.0)))
+        b = np.log10(d) + np.log10(np.abs(1.0 + M * (r / d)))
+    return np.where(big, a, b)
+
+
+def _broadcast_all(**arrays):
+    check_broadcast(*[(k, np.asarray(v) if not isinstance(v, np.ndarray) else v) for k, v in arrays.items()])
 
 
 def _index(eps_c, n_model: str) -> np.ndarray:
@@ -101,9 +117,14 @@ def defocusing_factor(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str
     """
     d, R = _depth_radius(d, R)
     n = _index(eps_c, n_model)
+    check_broadcast(("d", d), ("R", R), ("eps_c", n))
+    flat = np.isinf(R)
+    Rf = np.where(flat, 1.0, R)
     with np.errstate(invalid="ignore"):
-        ratio = np.where(np.isinf(R), 0.0, d / np.where(np.isinf(R), 1.0, R))
-    return n - (n - 1.0) * ratio
+        ratio = np.where(flat, 0.0, d / Rf)
+        rest = np.where(flat, 1.0, (Rf - d) / Rf)  # 1 - d/R without cancellation
+    # M = n (1 - d/R) + d/R: no cancellation between n and (n - 1) d/R for large |n| (M = 1 exactly at d = R)
+    return n * rest + ratio
 
 
 def virtual_source_depth(d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
@@ -175,7 +196,9 @@ def friis_path_loss_db(r: ArrayLike, f: ArrayLike) -> np.ndarray:
     """
     r = check_array(r, "r", low=0.0, low_open=True)
     f = check_array(f, "f", low=0.0, low_open=True)
-    return 20.0 * np.log10(4.0 * np.pi * r * f / C0)
+    check_broadcast(("r", r), ("f", f))
+    # in logarithms: finite for every finite r, f > 0 (friis_path_loss_db(1e300, 1e300) ~ 11,900 dB)
+    return 20.0 * (np.log10(4.0 * np.pi / C0) + np.log10(r) + np.log10(f))
 
 
 def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
@@ -214,8 +237,9 @@ def free_space_path_loss_db(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     r = check_array(r, "r", low=0.0)
     f = check_array(f, "f", low=0.0, low_open=True)
     M = defocusing_factor(d, R, eps_c, n_model)
+    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c)
     d = np.asarray(d, dtype=float)
-    return 20.0 * np.log10(4.0 * np.pi * np.abs(d + M * r) * f / C0)
+    return 20.0 * (np.log10(4.0 * np.pi / C0) + _log10_abs_d_plus_Mr(d, M, r) + np.log10(f))
 
 
 def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n_model: str = "complex") -> np.ndarray:
@@ -244,7 +268,8 @@ def excess_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, n
     """
     r = check_array(r, "r", low=0.0, low_open=True)
     M = defocusing_factor(d, R, eps_c, n_model)
-    return 20.0 * np.log10(np.abs(M + np.asarray(d, dtype=float) / r))
+    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
+    return 20.0 * (_log10_abs_d_plus_Mr(np.asarray(d, dtype=float), M, r) - np.log10(r))
 
 
 def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike,
@@ -270,7 +295,9 @@ def surface_to_receiver_loss_db(r: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c:
     """
     r = check_array(r, "r", low=0.0)
     M = defocusing_factor(d, R, eps_c, n_model)
-    return 20.0 * np.log10(np.abs(1.0 + M * r / np.asarray(d, dtype=float)))
+    _broadcast_all(r=r, d=d, R=R, eps_c=eps_c)
+    d = np.asarray(d, dtype=float)
+    return 20.0 * (_log10_abs_d_plus_Mr(d, M, r) - np.log10(d))
 
 
 def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLike, eps_c: ArrayLike, *,
@@ -300,7 +327,8 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
     Returns
     -------
     numpy.ndarray
-        Power density in W/m^2.
+        Power density in W/m^2, computed in logarithms: ``inf`` or 0 only where the true density
+        lies beyond the float range (a zero moment gives 0).
 
     Examples
     --------
@@ -314,18 +342,24 @@ def boresight_power_density(r: ArrayLike, f: ArrayLike, d: ArrayLike, R: ArrayLi
         raise ValueError(f"source must be 'electric' or 'magnetic', got {source!r}")
     moment = check_array(moment, "moment", dtype=np.complex128)
     M = defocusing_factor(d, R, eps_c, n_model)
+    _broadcast_all(r=r, f=f, d=d, R=R, eps_c=eps_c, moment=moment)
     d = np.asarray(d, dtype=float)
     n = np.sqrt(check_permittivity(eps_c))
-    w = 2.0 * np.pi * f
-    k0 = w / C0
-    alpha = k0 * np.abs(n.imag)
-    tau = 2.0 * n / (1.0 + n)
-    if source == "electric":
-        amp = w**2 * MU0 * np.abs(moment)
-    else:
-        amp = w * MU0 * k0 * np.abs(n) * np.abs(moment)
-    E = np.abs(tau) * amp * np.exp(-alpha * d) / (4.0 * np.pi * np.abs(d + M * r))
-    return E**2 / (2.0 * ETA0)
+    # in natural logarithms, so that the density is inf (or 0) only where the true value lies beyond
+    # the float range, never NaN
+    ln10 = np.log(10.0)
+    log_w = np.log(2.0 * np.pi) + np.log(f)
+    log_k0 = log_w - np.log(C0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        alpha_d = np.exp(log_k0 + np.log(d) + np.log(np.abs(n.imag)))  # 0 for a lossless tissue, never inf * 0
+        log_tau = np.log(2.0) + np.log(np.abs(n)) - np.log(np.abs(1.0 + n))
+        log_m = np.log(np.abs(moment))
+        if source == "electric":
+            log_amp = 2.0 * log_w + np.log(MU0) + log_m
+        else:
+            log_amp = log_w + np.log(MU0) + log_k0 + np.log(np.abs(n)) + log_m
+        log_E = log_tau + log_amp - alpha_d - np.log(4.0 * np.pi) - ln10 * _log10_abs_d_plus_Mr(d, M, r)
+        return np.exp(2.0 * log_E - np.log(2.0 * ETA0))
 
 
 class ValidityReport(NamedTuple):
@@ -455,6 +489,7 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike, eps_c: Arra
     f = check_array(f, "f", low=0.0, low_open=True)
     d, R = _depth_radius(d, R)
     eps = check_permittivity(eps_c, "eps_c")
+    check_broadcast(("r", r), ("f", f), ("R", R), ("d", d), ("eps_c", eps))
     n_abs = np.abs(refractive_index(eps))
     tand = np.abs(eps.imag) / np.where(eps.real > 0, eps.real, np.inf)
     (lo_n, hi_n), (lo_t, hi_t) = CALIBRATED_RANGE["abs_n"], CALIBRATED_RANGE["loss_tangent"]
@@ -465,8 +500,10 @@ def validity(r: ArrayLike, f: ArrayLike, R: ArrayLike, d: ArrayLike, eps_c: Arra
             f"eps_c is outside the range validity() is calibrated on (|n| in [{lo_n}, {hi_n}], loss tangent in "
             f"[{lo_t}, {hi_t}]: high-water tissues); got |n| = {np.ravel(n_abs)[i]:.3g}, loss tangent "
             f"{np.ravel(tand)[i]:.3g}. Evaluate exact_free_space_path_loss_db for this tissue instead.")
-    lam0 = C0 / f
-    k0R = 2.0 * np.pi * R / lam0
+    with np.errstate(over="ignore"):
+        lam0 = C0 / f  # inf only below f ~ 1e-300 Hz
+        # in logs: inf only where the electrical size exceeds the float range, never inf/inf
+        k0R = np.exp(np.log(2.0 * np.pi / C0) + np.log(R) + np.log(f))
     far = r >= np.maximum(lam0, 0.1)
     bound = np.full(np.broadcast_shapes(k0R.shape, far.shape, eps.shape), np.inf)
     for lo, b in reversed(ERROR_BANDS):

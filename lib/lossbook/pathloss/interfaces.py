@@ -66,16 +66,17 @@ def off_boresight_factor_db(theta_air: ArrayLike, eps_c: ArrayLike) -> np.ndarra
     if n < 1.0:
         raise ValueError(f"eps_c must give |n| >= 1 (a denser medium than air), got |n| = {n:.3g}")
     cos_a = np.where(th >= np.pi / 2, 0.0, np.cos(th))  # exactly 0 at grazing: -inf dB, as documented
-    sin_t = np.sin(th) / n
-    cos_t = np.sqrt(1.0 - sin_t**2)
-
-    def t_mean(ca, ct):
-        rs = (n * ct - ca) / (n * ct + ca)
-        rp = (ct - n * ca) / (ct + n * ca)
-        return 1.0 - 0.5 * (rs**2 + rp**2)
-
-    ratio = t_mean(cos_a, cos_t) / t_mean(1.0, 1.0) * cos_a / cos_t
-    with np.errstate(divide="ignore"):
+    sin_a = np.sin(th)
+    # cos theta_t = sqrt((1 - s/n)(1 + s/n)) with n - s = (n - 1) + cos^2/(1 + s): no cancellation near grazing
+    cos_t = np.sqrt(((n - 1.0) + cos_a**2 / (1.0 + sin_a)) / n * (1.0 + sin_a / n))
+    # Fresnel power transmissions relative to normal incidence, T0 = 4n/(n+1)^2, in a form free of
+    # cancellation (1 - r^2 = 4ab/(a+b)^2) and of overflow for any |n| up to 1e308:
+    # T_s/T0 = ct ca ((n+1)/(n ct + ca))^2, T_p/T0 = ct ca ((n+1)/(ct + n ca))^2
+    n1 = 1.0 + n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ts = (cos_t * cos_a) * (n1 / (n * cos_t + cos_a)) ** 2
+        tp = (cos_t * cos_a) * (n1 / (cos_t + n * cos_a)) ** 2
+        ratio = np.where(cos_a > 0, 0.5 * (ts + tp) * cos_a / np.where(cos_a > 0, cos_t, 1.0), 0.0)
         return 10.0 * np.log10(ratio)
 
 
@@ -102,7 +103,13 @@ def stack_transmission(f: float, eps_tissue: complex, eps_layers, thicknesses) -
     Returns
     -------
     complex
-        The amplitude transmission coefficient (its modulus is convention-independent).
+        The amplitude transmission coefficient (its modulus is convention-independent); 0 where
+        the layers' attenuation exceeds the float range.
+
+    Raises
+    ------
+    ValueError
+        If a lossless layer's phase ``k0 Re(n) t`` exceeds the float range.
 
     Examples
     --------
@@ -111,14 +118,35 @@ def stack_transmission(f: float, eps_tissue: complex, eps_layers, thicknesses) -
     True
     """
     f = check_real(f, "f", low=0.0, low_open=True)
-    n0 = complex(_physics_index(check_permittivity(np.asarray(eps_tissue, dtype=complex), "eps_tissue")))
-    layers = check_permittivity(np.atleast_1d(np.asarray(eps_layers, dtype=complex)), "eps_layers")
-    t = check_array(np.atleast_1d(np.asarray(thicknesses, dtype=float)), "thicknesses", ndim=1, low=0.0)
+    eps0 = check_permittivity(eps_tissue, "eps_tissue")
+    if eps0.ndim:
+        raise ValueError(f"eps_tissue must be a single complex permittivity, got shape {eps0.shape}")
+    n0 = complex(_physics_index(eps0))
+    layers = check_permittivity(eps_layers, "eps_layers")
+    t = check_array(thicknesses, "thicknesses", ndim=1, low=0.0)
     if layers.ndim != 1 or layers.shape != t.shape:
-        raise ValueError(f"eps_layers and thicknesses must have the same length, got {layers.shape} and {t.shape}")
+        raise ValueError(f"eps_layers and thicknesses must be one-dimensional with the same length, got shapes "
+                         f"{layers.shape} and {t.shape}")
     k0 = 2.0 * np.pi * f / C0
+    # M_j = e^{-i delta_j} M'_j with bounded entries (Im delta_j >= 0): cos d = e^{-id}(1 + e^{2id})/2,
+    # sin d = e^{-id}(e^{2id} - 1)/(2i); the scale factors are collected in log_scale, so thick lossy
+    # layers give a transmission that underflows to 0 instead of inf/inf
     M = np.eye(2, dtype=complex)
-    for n_j, t_j in zip(_physics_index(layers), t, strict=True):
-        dlt = k0 * n_j * t_j
-        M = M @ np.array([[np.cos(dlt), -1j * np.sin(dlt) / n_j], [-1j * n_j * np.sin(dlt), np.cos(dlt)]])
-    return complex(2.0 * n0 / (n0 * M[0, 0] + n0 * M[0, 1] + M[1, 0] + M[1, 1]))
+    log_scale = 0j
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n_j, t_j in zip(_physics_index(layers), t, strict=True):
+            dlt = k0 * n_j * t_j
+            e2 = np.exp(2j * dlt) if np.isfinite(dlt) else 0j
+            c = 0.5 * (1.0 + e2)
+            s_ = (e2 - 1.0) / 2j
+            M = M @ np.array([[c, -1j * s_ / n_j], [-1j * n_j * s_, c]])
+            log_scale += -1j * dlt
+        den = n0 * M[0, 0] + n0 * M[0, 1] + M[1, 0] + M[1, 1]
+        mag = np.exp(-log_scale.real)
+        phase = -log_scale.imag
+    if mag == 0.0:
+        return 0j
+    if not np.isfinite(phase):
+        raise ValueError("k0 Re(n) t of a layer exceeds the float range (from f, eps_layers and thicknesses): "
+                         "the phase of the transmission is not representable")
+    return complex(2.0 * n0 / den * mag * np.exp(1j * np.fmod(phase, 2.0 * np.pi)))

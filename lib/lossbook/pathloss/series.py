@@ -32,12 +32,14 @@ from numpy.typing import ArrayLike
 from scipy.constants import c as C0
 from scipy.constants import mu_0 as MU0
 
-from .._validate import ENGINES, check_array, check_choice, check_int, check_real
+from .._validate import ENGINES, check_array, check_broadcast, check_choice, check_int, check_real
 from ._bessel import _h_table, _h_table_numba, _j_table, _j_table_numba, _log_j0, _log_j0_numba
 from .closed_form import boresight_power_density, free_space_path_loss_db
 from .tissue import check_permittivity
 
 __all__ = [
+    "MAX_TERMS",
+    "MIN_ELECTRICAL_SIZE",
     "SeriesTruncationWarning",
     "SphereField",
     "exact_free_space_path_loss_db",
@@ -49,6 +51,21 @@ __all__ = [
 ]
 
 ETA0 = MU0 * C0
+
+#: Largest number of series terms any function of this module computes. The series needs about
+#: ``|k1 R| + 4 |k1 R|^(1/3) + 40`` terms, and more for a receiver close to the surface above a shallow
+#: source; a problem that needs more than this is refused up front (``ValueError`` with the estimate),
+#: since the recurrences would run for minutes (``R = 1e6`` m at 2.45 GHz needs ~4e8 terms).
+MAX_TERMS = 20000
+#: Smallest electrical sizes ``k0 R`` and ``|k1 R|`` accepted: below them the Bessel ratio tables
+#: overflow (``h_n(x) ~ (2n-1)!!/x^(n+1)``); such a sphere is electrically a point (quasi-static).
+MIN_ELECTRICAL_SIZE = 1e-6
+#: Largest receiver argument ``k0 (R + r)`` accepted by :func:`sphere_boresight_field` (the phase of
+#: ``exp(i k0 r)`` is not representable beyond it).
+MAX_RHO = 1e300
+#: Receiver argument beyond which :func:`exact_free_space_path_loss_db` uses the ratio of the exact
+#: to the ray-optics density at ``k0 (R + r) = FAR_RHO``: its corrections are O(1/(k0 r)) < 1e-100.
+FAR_RHO = 1e100
 
 
 class SeriesTruncationWarning(UserWarning):
@@ -205,21 +222,50 @@ def _setup(f, eps_c, R, d) -> _Problem:
     if engineering:
         eps = eps.conjugate()  # work in exp(-i w t): Im eps >= 0, Im n >= 0
     n = complex(np.sqrt(eps))
+    # electrical sizes in logarithms (f R may overflow): refuse before anything is tabulated
+    log_x0 = math.log(2.0 * math.pi / C0) + math.log(f) + math.log(R)
+    log_x1 = log_x0 + math.log(abs(n))
+    if min(log_x0, log_x1) < math.log(MIN_ELECTRICAL_SIZE):
+        raise ValueError(
+            f"the sphere is electrically too small for the series: k0 R = {math.exp(log_x0):.3g}, |k1 R| = "
+            f"{math.exp(log_x1):.3g} (from f, R and eps_c); both must be at least {MIN_ELECTRICAL_SIZE:g}")
+    if log_x1 > math.log(MAX_TERMS):
+        est = math.exp(min(log_x1, 700.0))
+        raise ValueError(
+            f"the series would need about {est:.3g} terms (|k1 R| = {est:.3g} from f, R and eps_c), more than "
+            f"the limit of MAX_TERMS = {MAX_TERMS}; the body is electrically too large for the exact series "
+            "(use the closed form, e.g. free_space_path_loss_db, or halfspace_boresight_far_field)")
+    # the field prefactors are ~ w^3 mu0 |n|^2 / c: refuse frequencies at which they overflow
+    log_pref = 3.0 * math.log(2.0 * math.pi * f) + math.log(MU0) + 2.0 * math.log(max(abs(n), 1.0)) - math.log(C0)
+    if log_pref > 300.0:  # squared in the power: stays below ~1e260
+        raise ValueError(f"f = {f:.3g} Hz is too high: the field prefactor w^3 mu0 |n|^2 / c overflows float64")
     omega = 2.0 * np.pi * f
     k0 = omega / C0
     k1 = n * k0
-    z0 = R - d
-    return _Problem(k0, k1, k0 * R, k1 * R, k1 * z0, n, omega, engineering)
+    x0 = math.exp(log_x0)  # k0 R without overflow of k0 or of the product
+    z0_over_R = (R - d) / R
+    return _Problem(k0, n * x0 / R if R > 0 else k1, x0, n * x0, n * x0 * z0_over_R, n, omega, engineering)
 
 
-def _n_terms(pb: _Problem, R, d, zmin, tol, nmax, n_cap):
+def _log_q(R, d, r):
+    """``log(z0/z)`` for the source at ``z0 = R - d`` and the receiver at ``z = R + r`` (accurate near 0)."""
+    return math.log1p(-(d + r) / (R + r)) if (d + r) < (R + r) else -math.inf
+
+
+def _n_terms(pb: _Problem, R, d, r_min, tol, nmax, n_cap):
     if nmax is not None:
-        return check_int(nmax, "nmax", low=1)
+        return check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     ax1 = abs(pb.x1)
     n1 = ax1 + 4.0 * ax1 ** (1.0 / 3.0) + 40.0
-    z0 = R - d
-    n2 = 0.0 if z0 == 0 else math.log(tol) / math.log(z0 / zmin) + 20.0
-    N = int(math.ceil(max(n1, n2)))
+    log_q = _log_q(R, d, r_min)
+    n2 = 0.0 if log_q == -math.inf else math.log(tol) / log_q + 20.0
+    need = max(n1, n2)
+    if need > MAX_TERMS:
+        raise ValueError(
+            f"the series would need about {need:.3g} terms (receiver r = {r_min!r} m close to the surface above a "
+            f"source at depth d = {d!r} m in a sphere of R = {R!r} m, for tol = {tol:g}), more than the limit of "
+            f"MAX_TERMS = {MAX_TERMS}; move the receiver away from the surface or raise tol")
+    N = int(math.ceil(need))
     if N > n_cap:
         warnings.warn(
             f"the series needs about {N} terms (receiver close to the surface above a shallow source); "
@@ -228,6 +274,14 @@ def _n_terms(pb: _Problem, R, d, zmin, tol, nmax, n_cap):
         )
         N = n_cap
     return N
+
+
+def _check_receiver(pb: _Problem, R: float, r_max: float) -> None:
+    log_rho = math.log(pb.k0) + math.log(R + r_max)
+    if log_rho > math.log(MAX_RHO):
+        raise ValueError(f"r: a receiver is too far for the series, k0 (R + r) = {math.exp(min(log_rho, 700.0)):.3g} "
+                         f"exceeds MAX_RHO = {MAX_RHO:g} (its phase is not representable); the field there is the "
+                         "far field ~ 1/r")
 
 
 def _prefactors(pb: _Problem, source):
@@ -280,9 +334,10 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     tol : float
         Target relative truncation error, in ``(0, 1)``; sets the number of terms.
     nmax : int, optional
-        Use exactly this many terms (overrides ``tol``), e.g. to test convergence.
+        Use exactly this many terms (overrides ``tol``), in ``[1, MAX_TERMS]``, e.g. to test convergence.
     n_cap : int
-        Largest number of terms allowed; beyond it a :class:`SeriesTruncationWarning` is issued.
+        Largest number of terms allowed, in ``[1, MAX_TERMS]``; beyond it a :class:`SeriesTruncationWarning`
+        is issued.
     engine : {"numba", "numpy"}
         Compiled kernel or the pure NumPy reference (same results).
 
@@ -290,6 +345,15 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     -------
     SphereField
         ``E`` (V/m), ``H`` (A/m), ``S`` (W/m^2), ``n_terms``, ``tail``.
+
+    Raises
+    ------
+    ValueError
+        Up front, with the estimate, when the series would need more than :data:`MAX_TERMS` terms
+        (an electrically large body, ``|k1 R|`` above the limit, or a receiver too close to the
+        surface above a very shallow source), or when the sphere is electrically smaller than
+        :data:`MIN_ELECTRICAL_SIZE`; every loop is thereby bounded. Also when a receiver is too far,
+        ``k0 (R + r) > MAX_RHO``, or when ``f`` is so high that the field prefactor overflows.
 
     Examples
     --------
@@ -300,17 +364,22 @@ def sphere_boresight_field(f: float, eps_c: complex, R: float, d: float, r: Arra
     _check_source(source)
     _check_engine(engine)
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
-    n_cap = check_int(n_cap, "n_cap", low=1)
+    n_cap = check_int(n_cap, "n_cap", low=1, high=MAX_TERMS)
+    if nmax is not None:
+        check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     r = check_array(r, "r", low=0.0)
     mom = _scalar_moment(moment)
     pb = _setup(f, eps_c, R, d)
+    R, d = float(R), float(d)
     shape = r.shape
     rr = r.reshape(-1)
-    zmin = R + (float(rr.min()) if rr.size else 0.0)
-    N = _n_terms(pb, float(R), float(d), zmin, tol, nmax, n_cap)
+    r_min = float(rr.min()) if rr.size else 0.0
+    N = _n_terms(pb, R, d, r_min, tol, nmax, n_cap)
+    if rr.size:
+        _check_receiver(pb, R, float(rr.max()))
     rho = np.ascontiguousarray(pb.k0 * (R + rr))
-    q_geo = (R - d) / zmin
-    geo = q_geo / (1.0 - q_geo)
+    log_q = _log_q(R, d, r_min)
+    geo = 0.0 if log_q == -math.inf else math.exp(log_q) / -math.expm1(log_q)
     sums = _boresight_sums_numba if engine == "numba" else _boresight_sums_numpy
     while True:
         q0, cM, cN, _, _ = _get_coefficients(engine)(pb.x0, pb.x1, pb.s, pb.n, N, source == "magnetic")
@@ -357,6 +426,12 @@ def series_terms(f: float, eps_c: complex, R: float, d: float, r: float, *, nmax
     -------
     ndarray of float, shape (nmax,)
 
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
+
     Examples
     --------
     >>> t = series_terms(434e6, 56.9 - 33.3j, 0.2, 0.01, 1.0, nmax=80)
@@ -364,9 +439,10 @@ def series_terms(f: float, eps_c: complex, R: float, d: float, r: float, *, nmax
     True
     """
     _check_source(source)
-    nmax = check_int(nmax, "nmax", low=1)
+    nmax = check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     r = check_real(r, "r", low=0.0)
     pb = _setup(f, eps_c, R, d)
+    _check_receiver(pb, float(R), r)
     q0, cM, cN, _, _ = _get_coefficients("numpy")(pb.x0, pb.x1, pb.s, pb.n, nmax, source == "magnetic")
     rho = pb.k0 * (R + r)
     hr = (pb.x0 / rho) * np.exp(1j * (rho - pb.x0))
@@ -384,9 +460,11 @@ def _power_and_boresight(f, eps_c, R, d, source, tol, nmax, engine):
     _check_source(source)
     _check_engine(engine)
     tol = check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
+    if nmax is not None:
+        check_int(nmax, "nmax", low=1, high=MAX_TERMS)
     pb = _setup(f, eps_c, R, d)
     # only the outgoing amplitudes matter (rho -> inf): terms decay like (z0/R)^n beyond |k1 R|
-    N = _n_terms(pb, float(R), float(d), float(R) * (1 + 1e-3), tol, nmax, 20000)
+    N = _n_terms(pb, float(R), float(d), float(R) * 1e-3, tol, nmax, MAX_TERMS)
     q0, cM, cN, logh0, w = _get_coefficients(engine)(pb.x0, pb.x1, pb.s, pb.n, N, source == "magnetic")
     inv_h = np.zeros(N + 1, dtype=np.complex128)
     inv_h[1:] = np.exp(-logh0[1:])                     # 1/h_n(k0 R): tiny, never overflows
@@ -420,6 +498,12 @@ def sphere_power_out(f: float, eps_c: complex, R: float, d: float, *, source: st
     float
         Power in W.
 
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
+
     Examples
     --------
     >>> from scipy.constants import c, mu_0
@@ -445,6 +529,12 @@ def sphere_directivity_boresight(f: float, eps_c: complex, R: float, d: float, *
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
 
     Examples
     --------
@@ -482,7 +572,13 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
     Returns
     -------
     numpy.ndarray of complex
-        :math:`E_x`, V/m.
+        :math:`E_x`, V/m; its modulus is computed in logarithms, so it is ``inf`` (or 0) only where
+        the true value lies beyond the float range.
+
+    Raises
+    ------
+    ValueError
+        If the phase ``k0 r`` or ``Re(n) k0 d`` exceeds the float range (``f r`` near ``1e308``).
 
     Examples
     --------
@@ -494,14 +590,35 @@ def halfspace_boresight_far_field(f: ArrayLike, eps_c: ArrayLike, d: ArrayLike, 
     d = check_array(d, "d", low=0.0, low_open=True)
     r = check_array(r, "r", low=0.0, low_open=True)
     eps = check_permittivity(eps_c)
+    mom = _scalar_moment(moment)
+    check_broadcast(("f", f), ("eps_c", eps), ("d", d), ("r", r))
     eng = eps.imag < 0
     eps = np.where(eng, np.conj(eps), eps)
     n = np.sqrt(eps)
-    w = 2.0 * np.pi * f
-    k0 = w / C0
-    E = w**2 * MU0 * np.exp(1j * k0 * r) / (4.0 * np.pi * r) * 2.0 / (1.0 + n) * np.exp(1j * n * k0 * d)
-    E = np.where(eng, np.conj(E), E)
-    return E * _scalar_moment(moment)
+    # modulus in logarithms (inf or 0 only beyond the float range), phase reduced modulo 2 pi
+    log_k0 = np.log(2.0 * np.pi / C0) + np.log(f)
+    with np.errstate(over="ignore", invalid="ignore"):
+        k0r = np.exp(log_k0 + np.log(r))
+        k0d = np.exp(log_k0 + np.log(d))
+        log_mag = (2.0 * (np.log(2.0 * np.pi) + np.log(f)) + np.log(MU0) - np.log(4.0 * np.pi) - np.log(r)
+                   + np.log(2.0) - np.log(np.abs(1.0 + n)) - n.imag * k0d)
+        phase = np.fmod(k0r, 2.0 * np.pi) + np.fmod(n.real * k0d, 2.0 * np.pi) - np.angle(1.0 + n)
+    # where the modulus underflows to 0 the phase does not matter
+    phase = np.where(np.isfinite(phase) | (log_mag < -800.0), np.nan_to_num(phase, nan=0.0, posinf=0.0), phase)
+    if not (np.all(np.isfinite(phase))):
+        raise ValueError("k0 r or Re(n) k0 d exceeds the float range (from f, r, d and eps_c): the phase of the "
+                         "far field is not representable")
+    # the moment and the time convention enter through modulus and phase (inf * 1j would give NaN)
+    with np.errstate(divide="ignore"):
+        log_mag = log_mag + np.log(abs(mom))
+    phase = np.where(eng, -(phase + np.angle(mom)), phase + np.angle(mom))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mag = np.exp(log_mag)
+        c, s_ = np.cos(phase), np.sin(phase)
+        E = np.empty(np.broadcast(mag, phase).shape, dtype=np.complex128)
+        E.real = np.where(c == 0.0, 0.0, mag * c)  # set the parts separately: inf * (0 + 1j) would give NaN
+        E.imag = np.where(s_ == 0.0, 0.0, mag * s_)
+    return E
 
 
 def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, eps_c: complex, *,
@@ -528,6 +645,12 @@ def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, ep
     numpy.ndarray
         Path loss in dB, shape of ``r``.
 
+    Raises
+    ------
+    ValueError
+        When the series would need more than :data:`MAX_TERMS` terms or the sphere is electrically
+        smaller than :data:`MIN_ELECTRICAL_SIZE` (see :func:`sphere_boresight_field`).
+
     Examples
     --------
     >>> from lossbook.pathloss import free_space_path_loss_db
@@ -537,6 +660,19 @@ def exact_free_space_path_loss_db(r: ArrayLike, f: float, d: float, R: float, ep
     True
     """
     r = check_array(r, "r", low=0.0)
-    out = sphere_boresight_field(f, eps_c, R, d, r, source=source, tol=tol, engine=engine)
-    s_go = boresight_power_density(r, f, d, R, eps_c, source=source)
-    return free_space_path_loss_db(r, f, d, R, eps_c) + 10.0 * np.log10(s_go / out.S)
+    _check_source(source)
+    _check_engine(engine)
+    check_real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
+    pb = _setup(f, eps_c, R, d)
+    # beyond FAR_RHO the density ratio has converged to double precision (corrections O(1/(k0 r))):
+    # evaluate it there, so distant receivers neither underflow S nor exceed MAX_RHO
+    r_far = FAR_RHO / pb.k0 - float(R)
+    r_eff = np.minimum(r, r_far) if r_far > 0 else r
+    out = sphere_boresight_field(f, eps_c, R, d, r_eff, source=source, tol=tol, engine=engine)
+    s_go = boresight_power_density(r_eff, f, d, R, eps_c, source=source)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio_db = 10.0 * (np.log10(s_go) - np.log10(out.S))
+    if not np.all(np.isfinite(ratio_db)):
+        raise ValueError("the exact or ray-optics power density underflows at these arguments (f, d, R, eps_c): "
+                         "the path loss is beyond the float range")
+    return free_space_path_loss_db(r, f, d, R, eps_c) + ratio_db

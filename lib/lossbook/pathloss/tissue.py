@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.constants import epsilon_0
 
-from .._validate import check_array
+from .._validate import check_array, check_broadcast, check_real
 
 __all__ = ["MUSCLE", "complex_permittivity", "muscle_permittivity", "refractive_index"]
 
@@ -51,7 +51,8 @@ def complex_permittivity(f: ArrayLike, eps_r: ArrayLike, sigma: ArrayLike,
     Returns
     -------
     numpy.ndarray
-        Complex relative permittivity, broadcast over the inputs.
+        Complex relative permittivity, broadcast over the inputs (an imaginary part is ``inf`` only
+        where ``sigma / (2 pi f eps0)`` exceeds the float range).
 
     Examples
     --------
@@ -64,9 +65,17 @@ def complex_permittivity(f: ArrayLike, eps_r: ArrayLike, sigma: ArrayLike,
     sigma = check_array(sigma, "sigma", low=0.0)
     if convention not in ("engineering", "physics"):
         raise ValueError(f"convention must be 'engineering' or 'physics', got {convention!r}")
-    loss = sigma / (2.0 * np.pi * f * epsilon_0)
+    check_broadcast(("f", f), ("eps_r", eps_r), ("sigma", sigma))
+    with np.errstate(over="ignore"):
+        # sigma / (w eps0) in logarithms: inf only where the true loss term exceeds the float range
+        loss = np.where(sigma > 0, np.exp(np.log(np.where(sigma > 0, sigma, 1.0)) - np.log(2.0 * np.pi * epsilon_0)
+                                          - np.log(f)), 0.0)
     sign = -1.0 if convention == "engineering" else 1.0
-    return np.asarray(eps_r + sign * 1j * loss, dtype=np.complex128)
+    shape = np.broadcast_shapes(eps_r.shape, loss.shape)
+    out = np.empty(shape, dtype=np.complex128)
+    out.real = np.broadcast_to(eps_r, shape)  # set the parts separately: 1j * inf would put NaN in Re
+    out.imag = np.broadcast_to(sign * loss, shape)
+    return out
 
 
 def muscle_permittivity(f: float, convention: str = "engineering") -> complex:
@@ -88,6 +97,7 @@ def muscle_permittivity(f: float, convention: str = "engineering") -> complex:
     >>> abs(muscle_permittivity(2.45e9)) > 50
     True
     """
+    check_real(f, "f", low=0.0, low_open=True)
     for key, (er, sg) in MUSCLE.items():
         if np.isclose(f, key, rtol=1e-9, atol=0.0):
             return complex(complex_permittivity(key, er, sg, convention))
