@@ -34,7 +34,11 @@ from hypothesis import strategies as st
 import lossbook
 
 SPEC_DIR = Path(__file__).parent / "specs"
-SUBPACKAGES = tuple(lossbook._SUBPACKAGES)
+#: Subpackages whose specs are not written yet (issue #12 is open until this set is empty). It may only
+#: shrink: a subpackage listed here that has a spec file fails ``test_pending_list_only_shrinks``, and a
+#: subpackage that is neither listed nor specified fails ``test_every_public_name_has_a_spec``.
+PENDING = frozenset({"aggregate", "metric_learning", "quant", "ranking", "regret", "sweep", "training"})
+SUBPACKAGES = tuple(s for s in lossbook._SUBPACKAGES if s not in PENDING)
 #: cases tried, per subpackage and kind ("valid", "invalid", "other"); reported by tests/conftest.py
 COUNTS: dict[str, Counter] = dsl.COUNTS
 HOWTO = "see the 'Robustness contract' section of CONTRIBUTING.md"
@@ -68,6 +72,15 @@ def _get_spec(sub: str, name: str):
         pytest.fail(f"lossbook.{sub}.{name} has no contract spec: add SPECS[{name!r}] to {_where(sub)} ({HOWTO})",
                     pytrace=False)
     return specs[name]
+
+
+def test_pending_list_only_shrinks():
+    """Every pending subpackage exists and still lacks specs (remove it from PENDING once specified)."""
+    unknown = sorted(PENDING - set(lossbook._SUBPACKAGES))
+    specified = sorted(s for s in PENDING if (SPEC_DIR / f"{s}.py").exists())
+    assert not unknown, f"PENDING names subpackages that do not exist: {unknown}"
+    assert not specified, f"remove {specified} from PENDING: they have spec files now"
+    COUNTS["(pending)"]["names"] += sum(len(importlib.import_module(f"lossbook.{s}").__all__) for s in PENDING)
 
 
 def test_every_public_name_has_a_spec():
