@@ -404,7 +404,7 @@ class Array(Domain):
                 y = x.astype(np.float32)
             if np.all(np.isfinite(y)) and self._ok(y, a):
                 return y
-        if kind == "list" and x.ndim:
+        if kind == "list" and x.ndim and (x.size or x.ndim == 1):  # [] cannot carry the shape (0, k)
             return x.tolist()
         return x
 
@@ -478,7 +478,7 @@ class ProbVectors(Array):
             with np.errstate(under="ignore"):
                 y = x.astype(np.float32)
             return y / y.sum(axis=-1, keepdims=True)
-        return x if draw(st.booleans()) else x.tolist()
+        return x if draw(st.booleans()) or (x.size == 0 and x.ndim > 1) else x.tolist()
 
     def _example(self, a):
         shape = _dims(self.shape, a)
