@@ -286,6 +286,8 @@ def load_sweep(path):
     """
     import pandas as pd
 
+    if path is None:
+        raise TypeError("path must be a str or os.PathLike, got None")
     p = _check_path(path)
     frames = []
     if p.exists():
@@ -422,6 +424,8 @@ def run_sweep(func: Callable, grid, seeds, *, fixed: Mapping | None = None, path
     from lossbook.progress import progress
 
     items = grid_points(grid, seeds)
+    if fixed is not None and not isinstance(fixed, Mapping):
+        raise TypeError(f"fixed must be a mapping of keyword arguments, got {type(fixed).__name__}")
     fixed = {} if fixed is None else dict(fixed)
     key = study_key(func, fixed)
     for name in fixed:
