@@ -20,7 +20,7 @@ import numpy as np
 
 from .._rng import as_generator
 from .._torch import require_torch
-from .._validate import check_choice, check_int, check_real
+from .._validate import check_array, check_choice, check_int, check_real
 from ..progress import progress
 
 __all__ = ["TrainingHistory", "accuracy", "seeded", "train"]
@@ -68,6 +68,21 @@ def seeded(seed: int, threads: int = 1):
         torch.random.set_rng_state(old_state)
 
 
+def _check_targets(y) -> np.ndarray:
+    """Targets as an array: integer labels kept as integers, real targets finite."""
+    try:
+        y_np = np.asarray(y)
+    except (ValueError, TypeError) as exc:  # ragged nesting
+        raise TypeError(f"y must be array-like: {exc}") from None
+    if y_np.dtype.kind not in "biuf":
+        raise TypeError(f"y must be numeric, got dtype={y_np.dtype}")
+    if y_np.ndim < 1 or y_np.size == 0:
+        raise ValueError(f"y must hold one target per row of X, got shape {y_np.shape}")
+    if y_np.dtype.kind == "f":
+        check_array(y_np, "y", dtype=np.float32)
+    return y_np
+
+
 def accuracy(model, X, y) -> float:
     """Fraction of rows of ``X`` whose arg-max output equals ``y`` (evaluated without gradients).
 
@@ -83,14 +98,26 @@ def accuracy(model, X, y) -> float:
     float
     """
     torch = require_torch()
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32)) if not isinstance(X, torch.Tensor) else X
-    y = torch.as_tensor(np.asarray(y)) if not isinstance(y, torch.Tensor) else y
-    if X.shape[0] != y.shape[0]:
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(X, torch.Tensor):
+        X = torch.as_tensor(check_array(X, "X", dtype=np.float32, min_size=1))
+    if not isinstance(y, torch.Tensor):
+        y_np = _check_targets(y)
+        if y_np.dtype.kind == "f":
+            raise TypeError(f"y must hold integer class labels, got dtype={y_np.dtype}")
+        y = torch.as_tensor(y_np.astype(np.int64))
+    if X.ndim < 1 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y must have the same number of rows; got {X.shape[0]} and {y.shape[0]}")
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        acc = float((model(X).argmax(dim=1) == y).float().mean())
+        out = model(X)
+        if out.ndim == 2 and (int(y.min()) < 0 or int(y.max()) >= out.shape[1]):
+            model.train(was_training)
+            raise ValueError(f"y labels must lie in [0, {out.shape[1] - 1}] for a model with {out.shape[1]} "
+                             f"outputs; got [{int(y.min())}, {int(y.max())}]")
+        acc = float((out.argmax(dim=1) == y).float().mean())
     model.train(was_training)
     return acc
 
@@ -113,7 +140,7 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, seed, batch
     epochs : int
         Passes over the data, ``>= 1``.
     lr : float
-        Learning rate, ``> 0``.
+        Learning rate, in ``(0, 1e30]`` (PyTorch applies it to float32 parameters).
     seed : int, SeedSequence or Generator
         Fixes the minibatch order (and PyTorch's generator during training, e.g. for dropout).
     batch_size : int, optional
@@ -123,7 +150,7 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, seed, batch
     momentum : float, default 0
         SGD momentum in ``[0, 1)``.
     weight_decay : float, default 0
-        L2 penalty coefficient ``>= 0`` (the optimiser's own).
+        L2 penalty coefficient in ``[0, 1e30]`` (the optimiser's own).
     threads : int, default 1
         Intra-op threads during training (restored afterwards).
     evaluate : callable, optional
@@ -134,6 +161,14 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, seed, batch
     Returns
     -------
     TrainingHistory
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss becomes NaN or infinite (too large a learning rate, or data the model overflows on);
+        training stops at that step instead of returning non-finite parameters.
+    ValueError, TypeError
+        For a bad argument (the message names it).
 
     Examples
     --------
@@ -152,15 +187,17 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, seed, batch
     if not callable(loss_fn):
         raise TypeError("loss_fn must be callable")
     epochs = check_int(epochs, "epochs", low=1, high=10**7)
-    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    lr = check_real(lr, "lr", low=0.0, low_open=True, high=1e30)
     optimizer = check_choice(optimizer, "optimizer", ("sgd", "adam"))
     momentum = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
-    weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
+    weight_decay = check_real(weight_decay, "weight_decay", low=0.0, high=1e30)
     threads = check_int(threads, "threads", low=1, high=1024)
     if evaluate is not None and not callable(evaluate):
         raise TypeError("evaluate must be callable or None")
-    Xt = X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X, dtype=np.float32))
-    y_np = y.numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    Xt = X if isinstance(X, torch.Tensor) else torch.as_tensor(check_array(X, "X", dtype=np.float32, min_size=1))
+    if Xt.ndim < 1:
+        raise ValueError(f"X must have one row per example, got shape {tuple(Xt.shape)}")
+    y_np = y.numpy() if isinstance(y, torch.Tensor) else _check_targets(y)
     yt = y if isinstance(y, torch.Tensor) else torch.as_tensor(
         y_np.astype(np.int64) if y_np.dtype.kind in "iub" else y_np.astype(np.float32))
     n = Xt.shape[0]
@@ -186,7 +223,12 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, seed, batch
             for start in range(0, n, batch_size):
                 idx = torch.as_tensor(order[start:start + batch_size])
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(Xt[idx]), yt[idx])
+                out = model(Xt[idx])
+                if not losses and start == 0 and not yt.is_floating_point() and out.ndim == 2 and (
+                        int(yt.min()) < 0 or int(yt.max()) >= out.shape[1]):
+                    raise ValueError(f"y labels must lie in [0, {out.shape[1] - 1}] for a model with "
+                                     f"{out.shape[1]} outputs; got [{int(yt.min())}, {int(yt.max())}]")
+                loss = loss_fn(out, yt[idx])
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {len(losses) + 1}; "
                                              "lower lr or check the data")
