@@ -223,12 +223,7 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, seed, batch
             for start in range(0, n, batch_size):
                 idx = torch.as_tensor(order[start:start + batch_size])
                 opt.zero_grad(set_to_none=True)
-                out = model(Xt[idx])
-                if not losses and start == 0 and not yt.is_floating_point() and out.ndim == 2 and (
-                        int(yt.min()) < 0 or int(yt.max()) >= out.shape[1]):
-                    raise ValueError(f"y labels must lie in [0, {out.shape[1] - 1}] for a model with "
-                                     f"{out.shape[1]} outputs; got [{int(yt.min())}, {int(yt.max())}]")
-                loss = loss_fn(out, yt[idx])
+                loss = loss_fn(model(Xt[idx]), yt[idx])
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {len(losses) + 1}; "
                                              "lower lr or check the data")

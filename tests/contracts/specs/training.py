@@ -22,10 +22,12 @@ def _enter(f, kwargs):
 
 
 class Targets(Labels):
-    """train() also takes real targets (regression), so a non-integer label is not invalid there."""
+    """train() takes any targets its loss_fn accepts (real ones, labels that are not output indices, as in
+    metric learning), so only non-numeric or non-finite targets are invalid there."""
 
     def invalid(self, a, name):
-        return [b for b in super().invalid(a, name) if b.why != "a non-integer label"]
+        return [b for b in super().invalid(a, name) if b.why not in (
+            "a non-integer label", "a label equal to the number of classes", "a negative label")]
 
 
 X = Array(shape=("n", "d"), max_abs=3.4e38, any_ndim=True)  # shape (n, ...): the model decides what it accepts
