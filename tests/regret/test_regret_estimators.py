@@ -295,3 +295,16 @@ def test_magnitude_reduced_qhat_is_bounded_below_by_h_over_sqrt_gamma_on_the_tes
             assert zr.min() >= -1.0 / np.sqrt(gamma) * (1 + 1e-9)
     # measured: raw minimum -600, reduced minimum -3.7, bound -100
     assert worst_raw < -1.0 / np.sqrt(gamma)    # the reduction is what brings it inside the bound
+
+
+def test_mgr_inverse_refuses_non_symmetric_and_indefinite_samples():
+    # issue #12: both were accepted and returned values of order 1e18
+    from lossbook.regret import mgr_inverse
+
+    with pytest.raises(ValueError, match="symmetric"):
+        mgr_inverse(np.array([[[1.0, 0.5], [0.0, 1.0]]]), beta=0.5, gamma=0.0)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        mgr_inverse(np.array([[[1.0, 0.0], [0.0, -0.5]]]), beta=0.5, gamma=0.0)
+    # the boundary of the hypothesis: a PSD sample with a zero eigenvalue is accepted
+    out = mgr_inverse(np.array([[[1.0, 0.0], [0.0, 0.0]]] * 3), beta=0.5, gamma=0.0)
+    assert np.all(np.isfinite(out))

@@ -256,16 +256,34 @@ def relu_mlp_forward(weights: Sequence, biases: Sequence, X) -> np.ndarray:
     -------
     ndarray, shape (N, out_last)
 
+    Raises
+    ------
+    FloatingPointError
+        If a layer's output leaves the float range (weights and inputs too large for float64).
+
     Examples
     --------
     >>> relu_mlp_forward([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)], [[1.0, -2.0]]).tolist()
     [[1.0]]
     """
     h = check_array(X, "X", ndim=2)
+    if isinstance(weights, np.ndarray | str) or isinstance(biases, np.ndarray | str):
+        raise TypeError("weights and biases must be sequences (lists or tuples) of arrays, one per layer")
     if len(weights) != len(biases) or len(weights) == 0:
         raise ValueError("weights and biases must be non-empty lists of equal length")
     for k, (Wk, ck) in enumerate(zip(weights, biases, strict=True)):
-        h = h @ np.asarray(Wk, dtype=np.float64).T + np.asarray(ck, dtype=np.float64)
+        Wk = check_array(Wk, f"weights[{k}]", ndim=2)
+        ck = check_array(ck, f"biases[{k}]", ndim=1)
+        if Wk.shape[1] != h.shape[1]:
+            raise ValueError(f"weights[{k}] must have {h.shape[1]} columns (the width of its input), "
+                             f"got shape {Wk.shape}")
+        if ck.shape[0] != Wk.shape[0]:
+            raise ValueError(f"biases[{k}] must have {Wk.shape[0]} entries (the rows of weights[{k}]), "
+                             f"got {ck.shape[0]}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            h = h @ Wk.T + ck
+        if not np.all(np.isfinite(h)):
+            raise FloatingPointError(f"layer {k} of the MLP overflowed the float range")
         if k < len(weights) - 1:
             h = np.maximum(h, 0.0)
     return h

@@ -95,11 +95,12 @@ def layer_loss(W, Q, X) -> float:
     W, Q : array_like, shape (m, n)
         Original and quantised weights.
     X : array_like, shape (n, N)
-        Calibration inputs.
+        Calibration inputs, ``N >= 1``.
 
     Returns
     -------
     float
+        ``inf`` only when the true loss exceeds the float range.
 
     Examples
     --------
@@ -113,8 +114,16 @@ def layer_loss(W, Q, X) -> float:
         raise ValueError(f"Q must have the shape of W {W.shape}, got {Q.shape}")
     if X.shape[0] != W.shape[1]:
         raise ValueError(f"X must have shape (n, N) with n = W.shape[1] = {W.shape[1]}, got {X.shape}")
-    D = (W - Q) @ X
-    return float(np.sum(D * D) / X.shape[1])
+    if X.shape[1] == 0:
+        raise ValueError("X must hold at least one calibration sample (a column); got shape (n, 0)")
+    with np.errstate(over="ignore"):
+        D = (W - Q) @ X
+        if not np.all(np.isfinite(D)):
+            return float("inf")
+        s = float(np.max(np.abs(D)))
+        if s == 0.0:
+            return 0.0
+        return float(s * (s * (np.sum((D / s) ** 2) / X.shape[1])))  # scaled: D*D neither overflows nor underflows
 
 
 def _check_hessian(H, n: int) -> np.ndarray:
@@ -247,11 +256,17 @@ def rtn_quantize(W, bits) -> np.ndarray:
     """
     W = check_array(W, "W", ndim=2)
     levels = _levels_from_bits(bits, W.shape[1])
-    xmin, xmax = _row_range(W)
+    # work on rows divided by a power of two near their largest modulus: exact for normal numbers (the
+    # result is bit-identical), and neither xmax - xmin overflows near 1.7e308 nor the step underflows
+    # for subnormal rows
+    _, e = np.frexp(np.max(np.abs(W), axis=1, keepdims=True)) if W.size else (None, np.zeros((W.shape[0], 1)))
+    p = np.ldexp(1.0, e.astype(np.int64) - 1)  # 2^(e-1) <= max |row| < 2^e: rows scaled into [-2, 2]
+    Ws = W / p
+    xmin, xmax = _row_range(Ws)
     Q = np.empty_like(W)
     for j in range(W.shape[1]):
-        Q[:, j] = _quantize_column(W[:, j], xmin, xmax, int(levels[j]))
-    return Q
+        Q[:, j] = _quantize_column(Ws[:, j], xmin, xmax, int(levels[j]))
+    return Q * p
 
 
 def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,

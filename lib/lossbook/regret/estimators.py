@@ -163,6 +163,16 @@ def mgr_inverse(samples, beta: float, gamma: float) -> np.ndarray:
     Phi = check_array(samples, "samples", ndim=3)
     if Phi.shape[1] != Phi.shape[2]:
         raise ValueError(f"samples must have shape (M, d, d), got {Phi.shape}")
+    if Phi.shape[0]:
+        scale = np.max(np.abs(Phi), axis=(1, 2))
+        asym = np.max(np.abs(Phi - np.swapaxes(Phi, 1, 2)), axis=(1, 2))
+        if np.any(asym > 1e-12 * scale):
+            raise ValueError(f"samples must be symmetric; sample {int(np.argmax(asym > 1e-12 * scale))} is not")
+        lam_min = np.linalg.eigvalsh(0.5 * (Phi + np.swapaxes(Phi, 1, 2)))[:, 0]
+        bad = lam_min < -1e-12 * np.maximum(scale, np.finfo(float).tiny)
+        if np.any(bad):
+            j = int(np.argmax(bad))
+            raise ValueError(f"samples must be positive semi-definite; sample {j} has eigenvalue {lam_min[j]:.3g}")
     gamma = check_real(gamma, "gamma", low=0.0)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
     d = Phi.shape[1]
