@@ -25,6 +25,7 @@ def _primal(a, lam):
     return -best.fun, best.x
 
 
+@pytest.mark.claim("ldr_closed")
 def test_closed_form_matches_simplex_maximisation():
     rng = np.random.default_rng(0)
     worst = 0.0
@@ -46,6 +47,7 @@ def test_closed_form_matches_simplex_maximisation():
     assert worst < 1e-8
 
 
+@pytest.mark.claim("ldr_limits")
 def test_limits_hinge_and_linear():
     rng = np.random.default_rng(1)
     f = rng.normal(size=(20, 6))
@@ -63,6 +65,7 @@ def test_limits_hinge_and_linear():
     assert np.all(err <= (a.max(1) - a.min(1)) ** 2 / (8 * lam) + 1e-9)
 
 
+@pytest.mark.claim("ldr_symmetric")
 def test_symmetric_limit_sum_over_labels():
     f = np.random.default_rng(2).normal(size=(1, 5))
     c = 0.3
@@ -82,6 +85,7 @@ def test_extreme_logits_stable(lam):
     assert np.all(v >= a_max - lam * np.log(3) - 1e-9)
 
 
+@pytest.mark.claim("ldr_ce")
 def test_torch_matches_cross_entropy_and_numpy():
     torch = pytest.importorskip("torch")
     g = torch.Generator().manual_seed(0)
@@ -96,6 +100,7 @@ def test_torch_matches_cross_entropy_and_numpy():
                            atol=1e-12)
 
 
+@pytest.mark.claim("ldr_grad")
 def test_torch_gradcheck_and_gradient_is_weights():
     torch = pytest.importorskip("torch")
     z = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
@@ -109,6 +114,7 @@ def test_torch_gradcheck_and_gradient_is_weights():
     assert np.allclose(z.grad.numpy(), expect, atol=1e-12)
 
 
+@pytest.mark.claim("ldr_aldr")
 def test_aldr_lambda_is_joint_maximiser():
     rng = np.random.default_rng(3)
     f = rng.normal(scale=2.0, size=(5, 10))
@@ -142,3 +148,28 @@ def test_validation_names_arguments():
         aldr_kl_lambda(f, [0, 1], 1.0, 1.0)
     with pytest.raises(ValueError, match="overflows"):
         ldr_kl_loss([[1e300, -1e300]], [1], 1e-10)
+
+
+@pytest.mark.claim("ldr_domain")
+def test_normalised_domain_breaks_top3():
+    """On {f >= 0, sum f = K} with lam = 10, c = 0.1 the conditional minimiser ties classes 3-5 (top-3 fails)."""
+    q = np.array([0.35, 0.30, 0.20, 0.10, 0.05])
+    k = q.size
+
+    def risk(f, lam):
+        return float(sum(q[y] * ldr_kl_loss(f[None, :], [y], lam, 0.1)[0] for y in range(k)))
+
+    rng = np.random.default_rng(0)
+    for lam, top3_ok in ((10.0, False), (1.0, True)):
+        best = None
+        for _ in range(10):
+            res = minimize(risk, rng.dirichlet(np.ones(k)) * k, args=(lam,), method="SLSQP",
+                           bounds=[(0.0, k)] * k, constraints=[{"type": "eq", "fun": lambda f: f.sum() - k}],
+                           options={"ftol": 1e-13, "maxiter": 500})
+            if best is None or res.fun < best.fun:
+                best = res
+        f = best.x
+        # top-3 preserved iff the three largest scores strictly exceed the rest (gap above solver accuracy 1e-4)
+        gap = np.sort(f)[-3] - np.sort(f)[-4]
+        assert (gap > 1e-4 and set(np.argsort(-f)[:3]) == {0, 1, 2}) == top3_ok
+        assert f[0] > f[1] + 1e-4  # top-1 preserved in both
