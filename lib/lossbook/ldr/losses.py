@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._torch import require_torch
-from .._validate import check_array, check_labels, check_real
+from .._validate import check_array, check_int, check_labels, check_real
 from ..losses import logsumexp, softmax
 
 __all__ = ["aldr_kl_lambda", "cs_loss", "ldr_kl_loss", "ldr_kl_loss_torch", "ldr_worst_case_weights"]
@@ -22,7 +22,7 @@ SCORE_MAX = 1e4
 
 
 def _margins(scores, labels, margin):
-    f = check_array(scores, "scores", ndim=2, min_size=1, max_abs=1e300)
+    f = check_array(scores, "scores", ndim=2, min_size=1)
     if f.shape[1] < 2:
         raise ValueError(f"scores must have at least 2 columns (classes), got shape {f.shape}")
     y = check_labels(labels, "labels", f.shape[1])
@@ -30,8 +30,11 @@ def _margins(scores, labels, margin):
         raise ValueError(f"labels must have shape ({f.shape[0]},) to match scores, got {y.shape}")
     c = check_real(margin, "margin", low=0.0)
     rows = np.arange(f.shape[0])
-    a = f - f[rows, y][:, None] + c
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = f - f[rows, y][:, None] + c
     a[rows, y] = 0.0
+    if not np.all(np.isfinite(a)):
+        raise ValueError("scores: a score difference f_k - f_y + margin overflows the float range")
     return a
 
 
@@ -89,6 +92,13 @@ def ldr_worst_case_weights(scores, labels, lam, margin=0.0):
     numpy.ndarray, shape (n, K)
         Rows on the probability simplex.
 
+    Raises
+    ------
+    ValueError
+        as :func:`ldr_kl_loss`, including when ``scores / lam`` overflows.
+    TypeError
+        if labels are not integers.
+
     Examples
     --------
     >>> ldr_worst_case_weights([[0.0, 0.0]], [0], lam=1.0)
@@ -105,6 +115,13 @@ def ldr_worst_case_weights(scores, labels, lam, margin=0.0):
 
 def cs_loss(scores, labels, margin=1.0):
     """Crammer–Singer hinge ``max(0, max_{k != y} f_k - f_y + c)``, the ``lam -> 0`` limit :eq:`ldr-limits`.
+
+    Raises
+    ------
+    ValueError
+        if ``margin < 0``, scores are not finite, a score difference overflows, or labels are out of range.
+    TypeError
+        if labels are not integers.
 
     Examples
     --------
@@ -129,15 +146,23 @@ def aldr_kl_lambda(scores, labels, lam0, alpha, margin=0.0, iters=200, tol=1e-12
     lam0 : float
         Reference temperature, ``lam0 > 0``.
     alpha : float
-        ``alpha > 1`` keeps the temperature positive.
+        ``alpha`` in ``(1, 1e6]``; ``alpha > 1`` keeps the temperature positive.
     iters : int
-        Maximum number of fixed-point steps.
+        Maximum number of fixed-point steps, in ``[1, 10**6]``.
     tol : float
-        Stop when no temperature moves by more than ``tol * lam0``.
+        ``tol >= 0``; stop when no temperature moves by more than ``tol * lam0``.
 
     Returns
     -------
     numpy.ndarray, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        if ``lam0 <= 0``, ``alpha <= 1``, ``iters`` or ``tol`` out of range, bad scores or labels, or
+        ``scores / (lam0 (1 - 1/alpha))`` overflows.
+    TypeError
+        if labels are not integers.
 
     Examples
     --------
@@ -145,11 +170,18 @@ def aldr_kl_lambda(scores, labels, lam0, alpha, margin=0.0, iters=200, tol=1e-12
     1.0
     """
     lam0 = check_real(lam0, "lam0", low=0.0, low_open=True)
-    alpha = check_real(alpha, "alpha", low=1.0, low_open=True)
+    alpha = check_real(alpha, "alpha", low=1.0, low_open=True, high=1e6)
+    iters = check_int(iters, "iters", low=1, high=10**6)
+    tol = check_real(tol, "tol", low=0.0)
     a = _margins(scores, labels, margin)
+    floor = lam0 * (1.0 - 1.0 / alpha)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        z = a / floor if floor > 0 else np.full_like(a, np.inf)
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"scores / lam overflows for lam0={lam0!r}, alpha={alpha!r}; use a larger lam0")
     k = a.shape[1]
     lam = np.full(a.shape[0], lam0)
-    for _ in range(int(iters)):
+    for _ in range(iters):
         p = softmax(a / lam[:, None], axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             kl = np.sum(np.where(p > 0, p * np.log(k * p), 0.0), axis=1)
@@ -163,6 +195,14 @@ def aldr_kl_lambda(scores, labels, lam0, alpha, margin=0.0, iters=200, tol=1e-12
 
 def ldr_kl_loss_torch(scores, labels, lam, margin=0.0):
     """PyTorch LDR-KL per-example loss (differentiable), the same formula as :func:`ldr_kl_loss`.
+
+    Raises
+    ------
+    ValueError
+        if ``lam <= 0``, ``margin < 0``, labels are out of range, or ``(scores - score of the label) / lam``
+        overflows.
+    TypeError
+        if ``scores`` is not a 2-D tensor or ``labels`` not an integer tensor.
 
     Examples
     --------
@@ -184,4 +224,7 @@ def ldr_kl_loss_torch(scores, labels, lam, margin=0.0):
         raise ValueError(f"labels must lie in [0, {k - 1}]")
     onehot = torch.nn.functional.one_hot(labels.long(), k).to(scores.dtype)
     a = scores - scores.gather(1, labels.long()[:, None]) + c * (1.0 - onehot)
-    return lam * (torch.logsumexp(a / lam, dim=1) - np.log(k))
+    z = a / lam
+    if not bool(torch.isfinite(z).all()):
+        raise ValueError(f"scores / lam overflows for lam={lam!r}; use a larger lam or smaller scores")
+    return lam * (torch.logsumexp(z, dim=1) - np.log(k))
