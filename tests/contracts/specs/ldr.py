@@ -29,7 +29,8 @@ SPECS = {
     "ldr_worst_case_weights": fn(scores=SCORES, labels=LABELS, lam=LAM, margin=MARGIN, dims=MN, may_raise=OVERFLOW),
     "cs_loss": fn(scores=SCORES, labels=LABELS, margin=MARGIN, dims=MN, may_raise=OVERFLOW),
     "aldr_kl_lambda": fn(scores=SCORES, labels=LABELS, lam0=LAM,
-                         alpha=Real(low=1.0, low_open=True, high=1e6, typical=(1.01, 10.0)), margin=MARGIN, iters=Int(1, 10**6, typical=(1, 20)), tol=Real(low=0.0, typical=(0.0, 1e-6)),
+                         alpha=Real(low=1.0, low_open=True, high=1e6, typical=(1.01, 10.0)), margin=MARGIN,
+                         iters=Int(1, 10**6, typical=(1, 20)), tol=Real(low=0.0, typical=(0.0, 1e-6)),
                          dims=MN, may_raise=OVERFLOW),
     "ldr_kl_loss_torch": fn(
         scores=Mapped(SCORES, _tensor, bad=(np.zeros((2, 3)), [[0.0, 1.0]])),
