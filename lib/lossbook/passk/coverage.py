@@ -162,44 +162,45 @@ def pass_at_n_weight(p, N: int) -> np.ndarray:
     return out.reshape(p.shape)
 
 
-def _lse_rows(z: np.ndarray) -> np.ndarray:
-    """Row-wise log-sum-exp that accepts ``-inf`` entries (a masked class) in finite rows."""
-    m = np.max(z, axis=1, keepdims=True)
-    return (m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)))[:, 0]
+def _softmax_parts(logits: np.ndarray, labels: np.ndarray):
+    """``log p_y``, ``log(1 - p_y)`` and the softmax, from one shifted exponential.
 
-
-def _log_p_and_log_1mp(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``log p_y`` and ``log(1 - p_y)`` of the softmax, each accurate where the other is not."""
+    With ``e = exp(z - max z)`` and ``S = sum(e)``: ``log p_y = z_y - max z - log S``, and
+    ``1 - p_y`` is the sum of the *other* entries of ``e`` over ``S`` -- a sum of positive terms, so
+    accurate even when ``p_y`` rounds to 1. For ``p_y < 1/2`` the form ``log1mexp(log p_y)`` is used
+    instead, which keeps relative accuracy when ``p_y`` is tiny.
+    """
     rows = np.arange(labels.size)
-    lse = _lse_rows(logits)
-    lp = logits[rows, labels] - lse
-    others = logits.copy()
-    others[rows, labels] = -np.inf
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1)
+    lp = shifted[rows, labels] - np.log(total)
+    e_y = e[rows, labels].copy()
+    e[rows, labels] = 0.0
     with np.errstate(divide="ignore"):
-        l1p_direct = _lse_rows(others) - lse  # accurate when p_y >= 1/2
+        l1p_direct = np.log(e.sum(axis=1) / total)
+    e[rows, labels] = e_y
     small = lp < -_LN2
     l1p = np.where(small, _log1mexp(np.minimum(lp, -_LN2)), l1p_direct)
-    return lp, l1p
+    return lp, l1p, e / total[:, None]
 
 
 def _loss_and_grad(logits: np.ndarray, labels: np.ndarray, N: int, grad: bool):
-    lp, l1p = _log_p_and_log_1mp(logits, labels)
+    lp, l1p, soft = _softmax_parts(logits, labels)
     log_n = np.log(N)
     tiny = lp + log_n < _TINY_LOG_NP
     with np.errstate(invalid="ignore"):
         loss = np.where(tiny, -(lp + log_n), -_log1mexp(np.where(tiny, -1.0, N * l1p)))
     if not grad:
         return loss, None
-    if N == 1:
-        weight = np.ones_like(lp)
-    else:
-        with np.errstate(invalid="ignore"):
-            # log F = log N + log p + (N-1) log(1-p) - log(1-(1-p)^N)   (eq. pak-weight)
-            weight = np.exp(np.where(np.isneginf(l1p), -np.inf, log_n + lp + (N - 1) * l1p + loss))
     rows = np.arange(labels.size)
-    g = np.exp(logits - _lse_rows(logits)[:, None])
-    g[rows, labels] = -np.exp(l1p)  # p_y - 1, without cancellation
-    return loss, weight[:, None] * g
+    soft[rows, labels] = -np.exp(l1p)  # p_y - 1, without cancellation
+    if N == 1:
+        return loss, soft
+    with np.errstate(invalid="ignore"):
+        # log F = log N + log p + (N-1) log(1-p) - log(1-(1-p)^N)   (eq. pak-weight)
+        weight = np.exp(np.where(np.isneginf(l1p), -np.inf, log_n + lp + (N - 1) * l1p + loss))
+    return loss, weight[:, None] * soft
 
 
 def _check_logits_labels(logits, labels):
