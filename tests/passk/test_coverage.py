@@ -62,6 +62,7 @@ def test_gradient_is_weighted_cross_entropy_gradient(N):
     np.testing.assert_allclose(g, F[:, None] * (p - np.eye(z.shape[1])[y]), rtol=1e-9, atol=1e-15)
 
 
+@pytest.mark.claim("pak_gradient")
 def test_gradient_matches_central_differences():
     # central differences with step h have error O(h^2 f''') + O(eps f / h): h = 1e-5 gives ~1e-10
     rng = np.random.default_rng(1)

@@ -58,6 +58,7 @@ def test_matches_high_precision_binomials(n, c, k):
     assert abs(got - float(exact)) <= 4 * (k + 4) * EPS * float(exact)
 
 
+@pytest.mark.claim("pak_estimator_stable")
 def test_naive_binomial_ratio_overflows_where_product_form_does_not():
     # the float binomial coefficient C(2000, 1000) overflows: the textbook formula cannot be evaluated
     with pytest.raises(OverflowError):
