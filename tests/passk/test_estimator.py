@@ -9,6 +9,8 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lossbook.passk import pass_at_k, pass_at_k_plugin
 
@@ -34,6 +36,23 @@ def test_matches_brute_force_enumeration():
                 worst = max(worst, abs(got - float(exact)))
                 assert got == pytest.approx(float(exact), rel=16 * k * EPS, abs=0.0) or got == float(exact)
     assert worst < 1e-14
+
+
+@st.composite
+def nck(draw):
+    n = draw(st.integers(1, 400))
+    return n, draw(st.integers(0, n)), draw(st.integers(1, n))
+
+
+@given(nck())
+def test_matches_exact_rational_binomial_ratio(args):
+    # exact integers (math.comb) as the oracle on random (n, c, k) with n <= 400; error bound as below
+    n, c, k = args
+    exact = 1 - Fraction(math.comb(n - c, k), math.comb(n, k))
+    got = pass_at_k(n, c, k)
+    assert abs(got - float(exact)) <= 4 * (k + 4) * EPS * float(exact)
+    # the estimate never falls below the plug-in: each factor 1 - c/(n-i) is at most 1 - c/n
+    assert pass_at_k_plugin(n, c, k) <= got + 4 * (k + 4) * EPS
 
 
 def test_vectorised_call_equals_scalar_calls():
