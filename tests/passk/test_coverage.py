@@ -176,6 +176,19 @@ def test_coverage_optimum_matches_generic_solver_and_kkt():
                 assert expected_coverage(other, q, N) <= best + 1e-10
 
 
+def test_coverage_optimum_at_the_boundary_of_its_hypotheses():
+    # one possible answer (outside the theorem): all mass on it; N = 1: argmax; tiny second answer
+    assert np.array_equal(coverage_optimal_probs([0.0, 1.0, 0.0], 5), [0.0, 1.0, 0.0])
+    assert np.array_equal(coverage_optimal_probs([0.2, 0.5, 0.3], 1), [0.0, 1.0, 0.0])
+    # two answers: equal marginal gains give (1-p_1)/(1-p_2) = (q_2/q_1)^(1/(N-1)), i.e. p_2 = r/(1+r),
+    # even for a very unlikely second answer
+    for q2, N in ((1e-12, 10), (0.3, 2), (0.01, 1000)):
+        r = (q2 / (1 - q2)) ** (1 / (N - 1))
+        assert coverage_optimal_probs([1 - q2, q2], N)[1] == pytest.approx(r / (1 + r), rel=1e-10)
+    p = coverage_optimal_probs([0.5, 0.5 - 1e-9, 1e-9], 10**6)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12) and np.all(p > 0)  # huge N spreads to every answer
+
+
 @pytest.mark.claim("pak_optimum_entropy")
 def test_optimum_entropy_grows_with_N_on_random_instances():
     # evidence, not proof (the chapter states it as a conjecture): 500 random q, N from 1 to 4096

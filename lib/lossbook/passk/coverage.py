@@ -389,9 +389,10 @@ def expected_coverage(probs, q, N: int) -> np.ndarray:
 def coverage_optimal_probs(q, N: int) -> np.ndarray:
     """The distribution ``p`` that maximises the expected pass@N ``sum_j q_j [1 - (1-p_j)^N]``.
 
-    :prf:ref:`pak-thm-optimum`: for ``N >= 2``, ``p_j = [1 - (lam / (N q_j))^(1/(N-1))]_+``
+    :prf:ref:`pak-thm-optimum`: for ``N >= 2`` and at least two possible answers, ``p_j = [1 - (lam / (N q_j))^(1/(N-1))]_+``
     (eq. :eq:`pak-optimum`) with the multiplier ``lam`` that makes ``p`` sum to one, found by
-    Brent's method on ``log lam``; for ``N = 1`` all mass goes to the first most likely answer.
+    Brent's method on ``log lam``; for ``N = 1`` all mass goes to the first most likely answer, and
+    a ``q`` with a single positive entry gets all mass there.
 
     Parameters
     ----------
@@ -421,7 +422,7 @@ def coverage_optimal_probs(q, N: int) -> np.ndarray:
     q = check_probability_vectors(q, "q")
     if q.ndim != 1:
         raise ValueError(f"q must be one distribution (1 dimension), got shape {q.shape}")
-    if N == 1:
+    if N == 1 or np.count_nonzero(q) == 1:  # linear objective, or a sure answer: all mass on it
         out = np.zeros_like(q)
         out[int(np.argmax(q))] = 1.0
         return out
