@@ -90,7 +90,7 @@ def test_naive_binomial_ratio_overflows_where_product_form_does_not():
 def test_unbiased_for_binomial_counts(n, k):
     # Theorem pak-thm-unbiased, exactly: sum_c Binom(c; n, p) * estimate(c) = 1 - (1-p)^k in rationals,
     # then in floats through the library (error of n+1 terms each below 4 k eps)
-    for p in (Fraction(1, 7), Fraction(1, 2), Fraction(9, 10)):
+    for p in (Fraction(0), Fraction(1, 7), Fraction(1, 2), Fraction(9, 10), Fraction(1)):  # incl. both ends
         exact = sum(math.comb(n, c) * p**c * (1 - p) ** (n - c) * (1 - Fraction(math.comb(n - c, k), math.comb(n, k)))
                     for c in range(n + 1))
         assert exact == 1 - (1 - p) ** k
