@@ -391,8 +391,9 @@ def coverage_optimal_probs(q, N: int) -> np.ndarray:
 
     :prf:ref:`pak-thm-optimum`: for ``N >= 2`` and at least two possible answers,
     ``p_j = [1 - (lam / (N q_j))^(1/(N-1))]_+`` (eq. :eq:`pak-optimum`) with the multiplier
-    ``lam`` that makes ``p`` sum to one, found by Brent's method on ``log lam``; for ``N = 1`` all mass goes to the first most likely answer, and
-    a ``q`` with a single positive entry gets all mass there.
+    ``lam`` that makes ``p`` sum to one, found by Brent's method on ``log lam``. For ``N = 1`` all
+    mass goes to the first most likely answer, and a ``q`` with a single positive entry gets all
+    mass there.
 
     Parameters
     ----------
