@@ -348,19 +348,21 @@ def anyloss_torch(p, y, metric: str = "f1", L: float = DEFAULT_L, beta: float = 
             raise ValueError("p entries must be finite and lie in [0, 1]")
         if not ((yy == 0) | (yy == 1)).all():
             raise ValueError("y must hold binary labels in {0, 1}")
-    yh = torch.sigmoid(L * (pp - 0.5))
     P = float(yy.sum())
     N = float(yy.numel() - P)
     _needs_both_classes(metric, P, N)
-    tp = (yy * yh).sum()
-    fp = ((1 - yy) * yh).sum()
-    return 1.0 - _metric_value_torch(torch, tp, fp, P, N, metric, beta)
+    return _anyloss_torch_unchecked(torch, pp, yy, P, N, metric, L, beta)
 
 
-def _metric_value_torch(torch, tp, fp, P, N, metric, beta):
+def _anyloss_torch_unchecked(torch, p, y, P, N, metric, L, beta):
+    # The computation of anyloss_torch for arguments validated once by the caller (a training loop
+    # calls it hundreds of times on the same labels; the checks would double the cost of a step).
+    yh = torch.sigmoid(L * (p - 0.5))
+    tp = (y * yh).sum()
+    fp = ((1 - y) * yh).sum()
     if metric == "gmean":  # torch.sqrt keeps the graph; _metric_value's max() would not
-        return torch.sqrt(torch.clamp(tp / P * (N - fp) / N, min=0.0))
-    return _metric_value(tp, fp, P, N, metric, beta)
+        return 1.0 - torch.sqrt(torch.clamp(tp / P * (N - fp) / N, min=0.0))
+    return 1.0 - _metric_value(tp, fp, P, N, metric, beta)
 
 
 def soft_metric_gap(p, y, metric: str = "f1", L: float = DEFAULT_L, beta: float = 1.0) -> SoftMetricGap:
