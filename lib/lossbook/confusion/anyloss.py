@@ -1,7 +1,7 @@
 """AnyLoss: a confusion-matrix metric turned into a loss through an amplified sigmoid.
 
-Chapter: ``book/consistency/anyloss.md`` (equations ``any-amp``, ``any-soft``, ``any-metrics``,
-``any-grad``; theorem ``any-thm-gap``). The construction is that of Han, Moniz and Chawla (2024) as
+Chapter: :doc:`/book/consistency/anyloss` (equations :eq:`any-amp`, :eq:`any-soft`, :eq:`any-metrics`,
+:eq:`any-grad`; :prf:ref:`any-thm-gap`). The construction is that of Han, Moniz and Chawla (2024) as
 read from their official code; the gap bound is derived in the chapter.
 """
 
@@ -47,7 +47,7 @@ class ConfusionCounts(NamedTuple):
 
 
 class SoftMetricGap(NamedTuple):
-    """Soft metric, hard metric at threshold 1/2, their absolute gap and the bound of Theorem ``any-thm-gap``.
+    """Soft metric, hard metric at threshold 1/2, their absolute gap and the bound of :prf:ref:`any-thm-gap`.
 
     ``e_pos``/``e_neg`` are the sums of :math:`|\\hat y_i - h_i|` over positives / negatives.
     """
