@@ -28,7 +28,7 @@ def _draw(rng, n, pos=0.3):
     return y
 
 
-@pytest.mark.claim("any_amplifier")
+@pytest.mark.claim("any_closed_forms")
 def test_amplifier_fixed_point_symmetry_and_range():
     p = np.linspace(0.0, 1.0, 1001)
     for L in (1e-3, 1.0, 73.0, 1e4):
