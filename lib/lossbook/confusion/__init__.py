@@ -3,7 +3,8 @@
 Chapter: ``book/consistency/anyloss.md``.
 """
 
-from lossbook.confusion.anyloss import (
+from lossbook.confusion.experiment import LOSSES, ImbalanceStudy, imbalance_study
+from lossbook.confusion.soft_metrics import (
     METRICS,
     ConfusionCounts,
     SoftMetricGap,
@@ -15,7 +16,6 @@ from lossbook.confusion.anyloss import (
     soft_confusion,
     soft_metric_gap,
 )
-from lossbook.confusion.experiment import LOSSES, ImbalanceStudy, imbalance_study
 
 __all__ = [
     "LOSSES",

@@ -9,7 +9,7 @@ import numpy as np
 from lossbook._rng import as_generator
 from lossbook._torch import require_torch
 from lossbook._validate import check_int, check_real
-from lossbook.confusion.anyloss import (
+from lossbook.confusion.soft_metrics import (
     DEFAULT_L,
     _anyloss_torch_unchecked,
     anyloss_torch,
