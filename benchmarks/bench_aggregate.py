@@ -48,7 +48,8 @@ CASES = [
     Case("aggregate.simulate_bag_risk (numba)", "plain NumPy loop (engine='numpy')",
          "d=200, n=2000, k=4, 11 rho, 5 reps",
          lambda: simulate_bag_risk(_K, 0.1, _GRID, d=_D, reps=5, seed=0),
-         lambda: simulate_bag_risk(_K, 0.1, _GRID, d=_D, reps=5, seed=0, engine="numpy"), _check_sim, repeats=3),
+         lambda: simulate_bag_risk(_K, 0.1, _GRID, d=_D, reps=5, seed=0, engine="numpy"), _check_sim,
+         repeats=3, kind="own reference"),
     Case("aggregate.bag_means (numba)", "Python loop of NumPy masks", f"n={_N}, d={_D}, k={_K}",
-         lambda: bag_means(_X, _Y, _BAGS)[:2], _loop_bag_means, _check_means, repeats=3),
+         lambda: bag_means(_X, _Y, _BAGS)[:2], _loop_bag_means, _check_means, repeats=3, kind="own reference"),
 ]

@@ -16,10 +16,11 @@ def _check(a, b):
 
 
 CASES = [
-    Case("confusion_metric (F1, hard predictions)", "scikit-learn f1_score", "n = 1e6, int64",
-         lambda: confusion_metric(soft_confusion(_H, _Y), "f1"), lambda: f1_score(_Y, _H), _check, repeats=5),
+    Case("confusion_metric (F1, hard predictions)", "scikit-learn f1_score", "n = 1e6",
+         lambda: confusion_metric(soft_confusion(_H, _Y), "f1"), lambda: f1_score(_Y, _H), _check,
+         repeats=5, kind="external", dtype="int64"),
     Case("confusion_metric (balanced accuracy, hard)",
-         "scikit-learn balanced_accuracy_score", "n = 1e6, int64",
+         "scikit-learn balanced_accuracy_score", "n = 1e6",
          lambda: confusion_metric(soft_confusion(_H, _Y), "balanced_accuracy"),
-         lambda: balanced_accuracy_score(_Y, _H), _check, repeats=5),
+         lambda: balanced_accuracy_score(_Y, _H), _check, repeats=5, kind="external", dtype="int64"),
 ]

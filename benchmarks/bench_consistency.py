@@ -26,7 +26,8 @@ def _check_full(a, b):
 CASES = [
     Case(f"consistency.verify_bound tau={tau:g} (numba)", "verify_bound(engine='numpy')", f"{_DRAWS} draws, n={_N}",
          lambda tau=tau: verify_bound(tau, _N, _DRAWS, seed=0),
-         lambda tau=tau: verify_bound(tau, _N, _DRAWS, seed=0, engine="numpy"), _check_full, repeats=5)
+         lambda tau=tau: verify_bound(tau, _N, _DRAWS, seed=0, engine="numpy"), _check_full,
+         repeats=5, kind="own reference")
     for tau in (0.5, 1.0, 1.5)
 ]
 
@@ -40,4 +41,4 @@ def _check_margins(a, b):
 
 CASES.append(Case("consistency.verify margins only tau=1 (numba)", "vectorised NumPy reference",
                   f"{_DRAWS} pre-drawn, n={_N}", lambda: _margins_numba(_P, _H, 1.0, _N),
-                  lambda: _margins_numpy(_P, _H, 1.0, _N), _check_margins))
+                  lambda: _margins_numpy(_P, _H, 1.0, _N), _check_margins, kind="own reference"))

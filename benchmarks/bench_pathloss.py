@@ -9,7 +9,7 @@ import numpy as np
 from scipy.constants import c, mu_0
 from scipy.special import spherical_jn, spherical_yn
 
-from benchmarks.harness import Case
+from benchmarks.harness import Case, Scaling
 from lossbook.pathloss import muscle_permittivity, sphere_boresight_field
 
 _R_POINTS = np.geomspace(0.1, 10.0, 200)
@@ -43,12 +43,12 @@ def _case(f, R, d, peer):
     ours = lambda: sphere_boresight_field(f, eps, R, d, _R_POINTS).E
     if peer == "numpy":
         other = lambda: sphere_boresight_field(f, eps, R, d, _R_POINTS, engine="numpy").E
-        name = "pathloss NumPy reference"
+        name, kind = "pathloss NumPy reference", "own reference"
     else:
         other = lambda: _scipy_direct(f, eps, R, d, _R_POINTS, n_terms)
-        name = "scipy.special direct"
+        name, kind = "scipy.special direct", "external"
     size = f"{f / 1e9:g} GHz R={R:g} m N={n_terms} x200"
-    return Case("pathloss.sphere_boresight_field", name, size, ours, other, _check)
+    return Case("pathloss.sphere_boresight_field", name, size, ours, other, _check, kind=kind, dtype="complex128")
 
 
 def _check(a, b):
@@ -61,4 +61,21 @@ CASES = [
     _case(5.8e9, 0.5, 0.02, "numpy"),
     _case(434e6, 0.1, 0.02, "scipy"),
     _case(2.45e9, 0.1, 0.02, "scipy"),
+]
+
+
+_F_SCALE = 2.45e9
+_EPS_SCALE = muscle_permittivity(_F_SCALE, convention="physics")
+
+
+def _terms(R):
+    return sphere_boresight_field(_F_SCALE, _EPS_SCALE, R, 0.02, _R_POINTS).n_terms
+
+
+# Growth with the sphere radius R at 2.45 GHz: the series needs N(R) terms (about k0 R plus a margin) and
+# evaluates each at 200 receiver points, so the operation count is N(R) x 200 terms.
+SCALING = [
+    Scaling("pathloss.sphere_boresight_field (200 points, 2.45 GHz)", "R (m)", (0.2, 0.4, 0.8, 1.6, 3.2, 6.4),
+            lambda R: (lambda: sphere_boresight_field(_F_SCALE, _EPS_SCALE, R, 0.02, _R_POINTS).E),
+            lambda R: _terms(R) * _R_POINTS.size, repeats=5),
 ]

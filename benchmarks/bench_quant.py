@@ -1,4 +1,4 @@
-"""Bit allocation and GPTQ: our kernels against a generic convex solver and straightforward code."""
+"""Bit allocation and GPTQ: our kernels against a generic convex solver, a plain greedy and a PyTorch GPTQ."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import heapq
 
 import cvxpy as cp
 import numpy as np
+import torch
 
-from benchmarks.harness import Case
+from benchmarks.gptq_torch import torch_gptq
+from benchmarks.harness import Case, Scaling
 from lossbook.quant import expected_loss, gptq_quantize, hessian_from_inputs, integer_bits, waterfill_bits
 
 _RNG = np.random.default_rng(0)
@@ -53,44 +55,67 @@ def _check_integer(ours, peer):
         raise AssertionError(f"integer allocations differ: {a!r} vs {b!r}")
 
 
-_M = 1024
-_W = 0.05 * _RNG.standard_t(4, size=(_M, _M))
-_X = np.exp(_RNG.normal(size=(_M, 1))) * _RNG.normal(size=(_M, 2 * _M))
-_H = hessian_from_inputs(_X)
+def _layer(m, n, seed=0):
+    """Heavy-tailed weights (Student t, 4 dof) and a Hessian from inputs with log-normal channel scales."""
+    rng = np.random.default_rng(seed)
+    W = 0.05 * rng.standard_t(4, size=(m, n))
+    X = np.exp(rng.normal(size=(n, 1))) * rng.normal(size=(n, 2 * n))
+    return W, hessian_from_inputs(X)
 
 
-def _straightforward_gptq(W, H, bits, damp=0.01):
-    """GPTQ without lazy blocks: after each column, update every remaining column at once."""
-    W = W.copy()
-    n = W.shape[1]
-    Hd = H + damp * np.mean(np.diag(H)) * np.eye(n)
-    U = np.linalg.cholesky(np.linalg.inv(Hd)).T
-    lo = np.minimum(W.min(axis=1), 0.0)
-    hi = np.maximum(W.max(axis=1), 0.0)
-    step = (hi - lo) / (2**bits - 1)
-    z = np.round(-lo / step)
-    Q = np.empty_like(W)
-    for j in range(n):
-        q = step * (np.clip(np.round(W[:, j] / step) + z, 0, 2**bits - 1) - z)
-        Q[:, j] = q
-        W[:, j:] -= np.outer((W[:, j] - q) / U[j, j], U[j, j:])
-    return Q
+def _check_gptq(ours, peer, dtype):
+    """Same grid points up to a flipped rounding; the same layer loss to the working precision.
+
+    The two sides factorise H differently (ours: one reversed Cholesky and a triangular inverse; the peer:
+    Cholesky, inverse, Cholesky), so an entry that lies within round-off of a rounding boundary may land on
+    the neighbouring grid point. Measured in float64: bit-identical outputs at both sizes; in float32 a
+    small fraction of flipped entries. The total column loss must agree to 1e-9 (float64) or 1e-3 (float32,
+    about 1e4 float32 ulps: each flip changes one column's loss by a fraction of its step).
+    """
+    Q_peer, loss_peer = peer[0].numpy(), peer[1].numpy().astype(np.float64)
+    flipped = np.mean(ours.Q != Q_peer)
+    if flipped > (0.0 if dtype == "float64" else 1e-3):
+        raise AssertionError(f"{flipped:.3%} of GPTQ outputs differ from the PyTorch peer ({dtype})")
+    a, b = ours.column_loss.sum(), loss_peer.sum()
+    tol = 1e-9 if dtype == "float64" else 1e-3
+    if abs(a - b) > tol * b:
+        raise AssertionError(f"total column loss {a!r} vs PyTorch {b!r} ({dtype})")
 
 
-def _check_gptq(ours, peer):
-    # Different factorisation route: allow round-off, not a different grid point (a flipped rounding
-    # moves an entry by a whole step, >= 1e-3 here). Measured: the two outputs are bit-identical.
-    diff = np.max(np.abs(ours.Q - peer))
-    if diff > 1e-9:
-        frac = np.mean(np.abs(ours.Q - peer) > 1e-9)
-        raise AssertionError(f"GPTQ outputs differ by up to {diff:.2e} in {frac:.2%} of entries")
+def _gptq_case(m, n, dtype, threads):
+    W, H = _layer(m, n)
+    tdt = {"float64": torch.float64, "float32": torch.float32}[dtype]
+    Wt, Ht = torch.tensor(W, dtype=tdt), torch.tensor(H, dtype=tdt)
+    levels = torch.full((n,), 8)
+    return Case("quant.gptq_quantize (blocks 128, numba)", "PyTorch GPTQ (benchmarks/gptq_torch.py)",
+                f"{m} x {n} (out x in), 3 bits",
+                lambda: gptq_quantize(W, H, 3, dtype=dtype), lambda: torch_gptq(Wt, Ht, levels),
+                lambda a, b: _check_gptq(a, b, dtype), repeats=3, kind="external", threads=threads, dtype=dtype)
 
 
 CASES = [
     Case("quant.waterfill_bits (numba)", "cvxpy + Clarabel (tol 1e-12)", f"n = {_N}",
-         lambda: waterfill_bits(_C, _R, b_max=8), _cvxpy_waterfill, _check_waterfill, repeats=5),
+         lambda: waterfill_bits(_C, _R, b_max=8), _cvxpy_waterfill, _check_waterfill, repeats=5, kind="external"),
     Case("quant.integer_bits (numba)", "pure-Python heap greedy", f"n = {_N}, b<=8",
-         lambda: integer_bits(_C, _R), lambda: _python_greedy(_C, int(_N * _R)), _check_integer),
-    Case("quant.gptq_quantize (blocks 128)", "NumPy, rank-1 update per column", f"{_M} x {_M}, 3 bits",
-         lambda: gptq_quantize(_W, _H, 3), lambda: _straightforward_gptq(_W, _H, 3), _check_gptq, repeats=3),
+         lambda: integer_bits(_C, _R), lambda: _python_greedy(_C, int(_N * _R)), _check_integer,
+         kind="own reference"),
+] + [
+    _gptq_case(m, n, dtype, threads)
+    for (m, n) in ((1024, 1024), (4096, 1024))
+    for dtype in ("float64", "float32")
+    for threads in (1, 0)
+]
+
+
+def _gptq_scaling(n):
+    W, H = _layer(n, n, seed=1)
+    return lambda: gptq_quantize(W, H, 3)
+
+
+# Operation count of gptq_quantize on an n x n layer (m = n outputs): the error feedback of column j reaches
+# the n - 1 - j later columns of all m rows (one multiply-add each, in-block or lazily): m n (n - 1) flops;
+# the factor of H_lambda^{-1}: Cholesky n^3/3 plus triangular inverse n^3/3 flops; the quantiser O(m n).
+SCALING = [
+    Scaling("quant.gptq_quantize float64 (n x n, 3 bits)", "n", (256, 512, 1024, 2048), _gptq_scaling,
+            lambda n: n * n * (n - 1) + 2 * n**3 / 3 + 10 * n * n),
 ]

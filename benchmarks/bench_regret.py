@@ -27,7 +27,7 @@ def _case(name, learner, H, S, K):
     theta = make_loss_schedule(mdp, K, "switch", seed=1)
     return Case(f"regret.{name} numba H={H}", "NumPy reference loop", f"K={K} S={S} A=4 d=5",
                 lambda: learner.run(mdp, theta, K, seed=2),
-                lambda: learner.run(mdp, theta, K, seed=2, engine="numpy"), _check, repeats=3)
+                lambda: learner.run(mdp, theta, K, seed=2, engine="numpy"), _check, repeats=3, kind="own reference")
 
 
 CASES = [

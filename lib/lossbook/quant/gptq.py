@@ -143,7 +143,13 @@ _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
 def _check_dtype(dtype) -> type:
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if isinstance(dtype, str):
+        name = dtype
+    else:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            raise TypeError(f"dtype must be one of {tuple(_DTYPES)} (or the NumPy type), got {dtype!r}") from None
     return _DTYPES[check_choice(name, "dtype", tuple(_DTYPES))]
 
 
@@ -364,12 +370,12 @@ def _gptq_block_numpy(Wb, Ub, levels, maxq, xmin, xmax, Qb, Eb, ss, sat):
                 scale = (xmax[r] - xmin[r]) / maxq[jj]
                 zero = np.rint(-xmin[r] / scale)
                 q = scale * (np.clip(np.rint(w / scale) + zero, 0, maxq[jj]) - zero)
-                sat[t, jj] = np.count_nonzero(np.abs(w - q) > (0.5 * scale) * (1 + 1e-12))
+                sat[t, jj] = np.count_nonzero(np.abs(w - q) > (0.5 * scale.astype(np.float64)) * (1 + 1e-12))
             e = w - q
             Qb[jj, r] = q
             Eb[jj, r] = e / Ub[jj, jj]
-            s = 0.0
-            for v in e:  # sequential sum, as in the kernel
+            s = np.float64(0.0)
+            for v in e:  # sequential float64 sum of squares formed in the working dtype, as in the kernel
                 s += v * v
             ss[t, jj] = s
             Wb[jj + 1:, r] -= Ub[jj, jj + 1:, None] * Eb[jj, r][None, :]
