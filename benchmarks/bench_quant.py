@@ -87,7 +87,7 @@ def _gptq_case(m, n, dtype, threads):
     tdt = {"float64": torch.float64, "float32": torch.float32}[dtype]
     Wt, Ht = torch.tensor(W, dtype=tdt), torch.tensor(H, dtype=tdt)
     levels = torch.full((n,), 8)
-    return Case("quant.gptq_quantize (blocks 128, numba)", "PyTorch GPTQ (benchmarks/gptq_torch.py)",
+    return Case("quant.gptq_quantize (blocks 128, numba)", "PyTorch GPTQ (gptq_torch.py)",
                 f"{m} x {n} (out x in), 3 bits",
                 lambda: gptq_quantize(W, H, 3, dtype=dtype), lambda: torch_gptq(Wt, Ht, levels),
                 lambda a, b: _check_gptq(a, b, dtype), repeats=3, kind="external", threads=threads, dtype=dtype)

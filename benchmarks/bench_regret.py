@@ -2,8 +2,10 @@
 
 Both engines run the same algorithm on the same pre-drawn uniforms. Episodes per second are
 K / median time; the harness prints the medians and their ratio. The check compares the first
-100 episodes (longer runs drift apart through rounding amplified by the ill-conditioned
-covariance; see tests/regret/test_regret_learners.py).
+60 episodes to 1e-9, the window and tolerance measured and justified in
+tests/regret/test_regret_learners.py (longer runs drift apart through rounding amplified by the
+ill-conditioned covariance: DilatedBonus at H=3 differed by 4.9e-7 at episode 90 once BLAS ran on one
+thread).
 """
 
 import numpy as np
@@ -19,7 +21,7 @@ from lossbook.regret import (
 
 
 def _check(a, b):
-    np.testing.assert_allclose(a.expected_losses[:100], b.expected_losses[:100], atol=1e-9)
+    np.testing.assert_allclose(a.expected_losses[:60], b.expected_losses[:60], atol=1e-9)
 
 
 def _case(name, learner, H, S, K):
