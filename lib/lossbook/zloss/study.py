@@ -82,7 +82,12 @@ def topk_study(seeds, *, zloss_params=((1.0, 0.0),), n_classes=100, dim=20, per_
     seeds = [check_int(s, "seeds", low=0) for s in seeds]
     if not 1 <= len(seeds) <= 100:
         raise ValueError(f"seeds must hold 1 to 100 seeds, got {len(seeds)}")
-    params = [tuple(_check_ab(*p)) for p in zloss_params]
+    params = []
+    for p in zloss_params:
+        try:
+            params.append(tuple(_check_ab(*p)))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"zloss_params must hold (a, b) pairs: {exc}") from None
     if not 1 <= len(params) <= 10:
         raise ValueError(f"zloss_params must hold 1 to 10 (a, b) pairs, got {len(params)}")
     K = check_int(n_classes, "n_classes", low=6, high=1000)
