@@ -54,7 +54,8 @@ def spherical_cache(weights):
     Parameters
     ----------
     weights : array_like, shape (D, d)
-        Finite output-layer weights, ``D >= 2`` classes, ``d >= 1`` hidden units, ``D d <= 1e8``.
+        Finite output-layer weights, ``D >= 2`` classes, ``d >= 1`` hidden units, ``D d <= 1e8`` and
+        ``d^2 <= 1e8``.
         The matrix is scaled by an exact power of two (the loss is scale invariant).
 
     Returns
@@ -78,7 +79,8 @@ def spherical_cache(weights):
     D, d = W.shape
     if D < 2:
         raise ValueError(f"weights must have at least 2 rows (classes), got shape {W.shape}")
-    check_size(D * d * max(d, 1), "D * d * d", what="multiply-adds")
+    check_size(D * d, "D * d")
+    check_size(d * d, "d * d", what="entries of W^T W")
     top = float(np.max(np.abs(W)))
     if top == 0.0:
         raise ValueError("weights must not be all zero (every output would be 0)")
