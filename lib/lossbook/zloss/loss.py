@@ -166,8 +166,13 @@ def z_loss_grad(outputs, labels, a=1.0, b=0.0):
 
     Examples
     --------
-    >>> z_loss_grad([[0.0, 2.0]], [1]).round(6)  # z = (-1, 1), sigma = 1
-    array([[ 0.134471, -0.134471]])
+    >>> g = z_loss_grad([[0.0, 1.0, 2.0]], [2])
+    >>> g.round(6)
+    array([[-0.046357,  0.092714, -0.046357]])
+    >>> bool(abs(g.sum()) < 1e-15 and abs(g @ [0.0, 1.0, 2.0]) < 1e-15)  # orthogonal to 1 and to o
+    True
+    >>> z_loss_grad([[0.0, 2.0]], [1])  # D = 2: z = (-1, 1) for any such row, the loss is flat
+    array([[-0., -0.]])
     """
     a, b = _check_ab(a, b)
     o, y = _check_outputs_labels(outputs, labels)
