@@ -99,7 +99,9 @@ def z_loss(outputs, labels, a=1.0, b=0.0):
 
     ``sigma`` is the population standard deviation of each output row (divisor ``D``). The loss is
     invariant to ``o -> alpha o + beta`` with ``alpha > 0`` (:prf:ref:`zl-thm-inv`) and bounded
-    below by ``softplus(a (b - sqrt(D - 1))) / a`` (:prf:ref:`zl-thm-bound`).
+    below by ``softplus(a (b - sqrt(D - 1))) / a`` (:prf:ref:`zl-thm-bound`). For ``D = 2`` every
+    z-score vector is ``(1, -1)`` or ``(-1, 1)``: the loss takes two values and its gradient is zero, so
+    it cannot train a binary classifier.
 
     Parameters
     ----------
