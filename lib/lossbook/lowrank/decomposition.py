@@ -171,7 +171,7 @@ def lost_channel_scores(W, rank: int) -> np.ndarray:
     --------
     >>> W = np.array([[5.0, 0.0, 0.0], [0.0, 1.0, 2.0]])
     >>> np.round(lost_channel_scores(W, 1), 6)
-    array([0.      , 1.      , 2.      ])
+    array([0., 1., 2.])
     """
     W = _check_weight(W)
     rank = check_int(rank, "rank", low=0, high=min(W.shape))
