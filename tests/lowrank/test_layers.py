@@ -107,7 +107,7 @@ def test_rank_for_budget_is_the_largest_fitting_rank_brute_force():
         ({"channels": [0.0, 1.0]}, "channels"),
         ({"S": np.zeros((3, 1))}, "S"),
         ({"B": np.ones((3, 2))}, "B"),
-        ({"S": np.full((3, 2), 1e39)}, "S"),
+        ({"S": np.full((3, 2), 1e39)}, "S"),  # beyond the float32 range
         ({"dtype": "float16"}, "dtype"),
     ],
 )

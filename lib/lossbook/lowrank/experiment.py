@@ -150,8 +150,9 @@ def channel_regression_study(seeds, *, out_features: int = 128, in_features: int
     Raises
     ------
     ValueError
-        If an argument is out of range, or training diverges (a FloatingPointError from
-        :func:`lossbook.training.train` is re-raised as is).
+        If an argument is out of range.
+    FloatingPointError
+        If training diverges (raised by :func:`lossbook.training.train`).
     TypeError
         If an argument has the wrong type.
 

@@ -67,9 +67,13 @@ def _classes():
     return LostLinear, RandomSupportLinear
 
 
+#: Largest entry magnitude accepted, whatever the dtype (the float32 range).
+MAX_ENTRY = float(np.finfo(np.float32).max)
+
+
 def _factors(B, A):
-    B = check_array(B, "B", ndim=2)
-    A = check_array(A, "A", ndim=2)
+    B = check_array(B, "B", ndim=2, max_abs=MAX_ENTRY)
+    A = check_array(A, "A", ndim=2, max_abs=MAX_ENTRY)
     if B.shape[1] != A.shape[0]:
         raise ValueError(f"B with shape {B.shape} and A with shape {A.shape} do not chain: B.shape[1] must "
                          "equal A.shape[0] (the rank)")
@@ -103,6 +107,8 @@ def lost_linear(B, A, channels, S, *, dtype: str = "float32"):
     Parameters
     ----------
     B : array_like, shape (m, r)
+        Finite entries of magnitude at most 3.4e38 (the float32 range, whatever ``dtype``), as for
+        ``A`` and ``S``.
     A : array_like, shape (r, n)
     channels : array_like of int, shape (k,)
         Distinct input channels in ``[0, n)``.
@@ -117,8 +123,8 @@ def lost_linear(B, A, channels, S, *, dtype: str = "float32"):
     Raises
     ------
     ValueError
-        If shapes disagree, a channel is out of range or repeated, an entry is not finite or does not
-        fit ``dtype``.
+        If shapes disagree, a channel is out of range or repeated, an entry is not finite or
+        exceed 3.4e38 in magnitude.
     TypeError
         If an argument is not numeric, or ``channels`` is not an integer array.
 
@@ -138,11 +144,9 @@ def lost_linear(B, A, channels, S, *, dtype: str = "float32"):
     channels = _indices(channels, "channels", n)
     if np.unique(channels).size != channels.size:
         raise ValueError("channels must be distinct")
-    S = check_array(S, "S", ndim=2)
+    S = check_array(S, "S", ndim=2, max_abs=MAX_ENTRY)
     if S.shape != (m, channels.size):
         raise ValueError(f"S must have shape (m, k) = {(m, channels.size)} to match B and channels, got {S.shape}")
-    for name, arr in (("B", B), ("A", A), ("S", S)):
-        check_array(arr, name, dtype=dtype)  # refuses entries that overflow float32
     tdtype = getattr(torch, dtype)
     LostLinear, _ = _classes()
     return LostLinear(torch.tensor(B, dtype=tdtype), torch.tensor(A, dtype=tdtype),
@@ -158,6 +162,8 @@ def random_support_linear(B, A, rows, cols, values, *, dtype: str = "float32"):
     Parameters
     ----------
     B : array_like, shape (m, r)
+        Finite entries of magnitude at most 3.4e38 (the float32 range, whatever ``dtype``), as for
+        ``A`` and ``values``.
     A : array_like, shape (r, n)
     rows, cols : array_like of int, shape (nnz,)
         Support of ``S``: distinct pairs with rows in ``[0, m)`` and cols in ``[0, n)``.
@@ -188,14 +194,12 @@ def random_support_linear(B, A, rows, cols, values, *, dtype: str = "float32"):
     m, n = B.shape[0], A.shape[1]
     rows = _indices(rows, "rows", m)
     cols = _indices(cols, "cols", n)
-    values = check_array(values, "values", ndim=1)
+    values = check_array(values, "values", ndim=1, max_abs=MAX_ENTRY)
     if not rows.size == cols.size == values.size:
         raise ValueError(f"rows, cols and values must have the same length, got {rows.size}, {cols.size}, "
                          f"{values.size}")
     if np.unique(rows * n + cols).size != rows.size:
         raise ValueError("rows and cols must not repeat an entry (each (row, col) pair at most once)")
-    for name, arr in (("B", B), ("A", A), ("values", values)):
-        check_array(arr, name, dtype=dtype)
     tdtype = getattr(torch, dtype)
     _, RandomSupportLinear = _classes()
     return RandomSupportLinear(torch.tensor(B, dtype=tdtype), torch.tensor(A, dtype=tdtype),
