@@ -124,7 +124,7 @@ def lost_linear(B, A, channels, S, *, dtype: str = "float32"):
     ------
     ValueError
         If shapes disagree, a channel is out of range or repeated, an entry is not finite or
-        exceed 3.4e38 in magnitude.
+        exceeds 3.4e38 in magnitude.
     TypeError
         If an argument is not numeric, or ``channels`` is not an integer array.
 
