@@ -53,3 +53,19 @@ def test_study_refuses_bad_arguments():
         channel_regression_study([0], lr=0.0)
     with pytest.raises(ValueError, match="n_channels"):
         channel_regression_study([0], out_features=8, in_features=8, n_channels=9)
+
+
+@pytest.mark.claim("lost_hits")
+def test_split_keeps_weak_outlier_channels_and_misses_dominant_ones():
+    # the chapter's scan (figure lost-fig-hits): 10 targets per outlier scale, r = 8, k = 6
+    from lossbook.lowrank import lost_decomposition
+
+    def hits(scale):
+        out = []
+        for s in range(10):
+            t = outlier_channel_target(128, 128, 8, 6, scale, seed=s)
+            out.append(np.intersect1d(lost_decomposition(t.W, 8, 6).channels, t.outliers).size)
+        return np.array(out)
+
+    assert np.all(hits(0.5) == 6) and np.all(hits(0.25) == 6)
+    assert np.all(hits(2.0) == 0) and np.all(hits(4.0) == 0)
