@@ -209,7 +209,8 @@ def _check_logits_labels(logits, labels):
         raise ValueError(f"logits must have at least 2 columns (classes), got shape {logits.shape}")
     labels = check_labels(labels, "labels", logits.shape[1])
     if labels.ndim != 1 or labels.size != logits.shape[0]:
-        raise ValueError(f"labels must have shape ({logits.shape[0]},), got {labels.shape}")
+        raise ValueError(f"labels must have shape ({logits.shape[0]},) to match logits {logits.shape}, "
+                         f"got {labels.shape}")
     return logits, labels
 
 
@@ -325,7 +326,8 @@ def pass_at_n_loss_torch(logits, labels, N: int):
     if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32):
         raise TypeError("labels must be an integer torch.Tensor")
     if labels.shape != (logits.shape[0],):
-        raise ValueError(f"labels must have shape ({logits.shape[0]},), got {tuple(labels.shape)}")
+        raise ValueError(f"labels must have shape ({logits.shape[0]},) to match logits {tuple(logits.shape)}, "
+                         f"got {tuple(labels.shape)}")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
         raise ValueError(f"labels must lie in [0, {logits.shape[1] - 1}]")
     N = _check_N(N)

@@ -20,10 +20,9 @@ __all__ = ["pass_at_k", "pass_at_k_plugin"]
 def _int_array(value, name: str, low: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype == bool or arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"{name} must hold integers, got dtype={arr.dtype}")
+        # floats are refused even when integral: a count held as a float has usually been computed, and
+        # 2.9999999 silently truncated is the bug this catches
+        raise TypeError(f"{name} must hold integers, got dtype={arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and arr.min() < low:
         raise ValueError(f"{name} must be >= {low}, got {arr.min()}")

@@ -62,7 +62,8 @@ def make_teacher_task(*, seed: SeedLike, K: int = 10, d: int = 50, n_train: int 
     n_train, n_test : int, default 300 and 2000
         Sizes, ``>= 1``.
     scale : float, default 3.0
-        Standard deviation of each teacher logit, ``> 0``. The default was chosen for the chapter's
+        Standard deviation of each teacher logit, in ``(0, 1e100]`` (far beyond a hard argmax; larger
+        values overflow the logits). The default was chosen for the chapter's
         setting (``K = 10``, ``d = 50``) so that the teacher's most likely answer has mean
         probability about 0.66: problems are ambiguous but not pure noise.
 
@@ -85,7 +86,7 @@ def make_teacher_task(*, seed: SeedLike, K: int = 10, d: int = 50, n_train: int 
     d = check_int(d, "d", low=1)
     n_train = check_int(n_train, "n_train", low=1)
     n_test = check_int(n_test, "n_test", low=1)
-    scale = check_real(scale, "scale", low=0.0, low_open=True)
+    scale = check_real(scale, "scale", low=0.0, low_open=True, high=1e100)
     rng = as_generator(seed)
     teacher = rng.standard_normal((d, K)) * (scale / np.sqrt(d))
 
