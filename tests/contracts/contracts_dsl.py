@@ -540,6 +540,62 @@ class Labels(Domain):
         return bad
 
 
+@dataclass
+class BinaryLabels(Domain):
+    """Binary labels of ``shape`` as bool, ints or floats equal to 0/1 (or lists of them).
+
+    ``both``: ``"all"`` if both classes must occur somewhere, ``"rows"`` if in every row (last axis),
+    ``"pos"`` / ``"rowpos"`` if a positive must occur somewhere / in every row, ``None`` if nothing is
+    required. A draw always satisfies the requirement; an array that breaks it is an invalid value.
+    """
+
+    shape: tuple = ()
+    both: str | None = "all"
+
+    def _fix(self, y):
+        if y.size >= 2 and self.both == "all" and y.min() == y.max():
+            y.flat[0], y.flat[-1] = 1, 0
+        elif self.both == "pos" and y.size and y.max() == 0:
+            y.flat[0] = 1
+        elif self.both in ("rows", "rowpos") and y.ndim and y.shape[-1] >= 2:
+            rows = y.reshape(-1, y.shape[-1])
+            for r in rows:
+                if r.min() == r.max() and (self.both == "rows" or r[0] == 0):
+                    r[0], r[-1] = 1, 0
+        return y
+
+    def valid(self, draw, a):
+        shape = _dims(self.shape, a)
+        size = int(np.prod(shape))
+        y = np.array(draw(st.lists(st.integers(0, 1), min_size=size, max_size=size)), dtype=np.int64)
+        y = self._fix(y.reshape(shape))
+        kind = draw(st.sampled_from(["bool", "i64", "i32", "f64", "list"]))
+        if kind == "list" and y.ndim:
+            return y.tolist()
+        return y.astype({"bool": bool, "i64": np.int64, "i32": np.int32, "f64": float, "list": np.int64}[kind])
+
+    def example(self, a, shape):
+        return (np.arange(int(np.prod(shape))) % 2).reshape(shape)
+
+    def invalid(self, a, name):
+        shape = _dims(self.shape, a)
+        y = self.example(a, shape)
+        bad = [Bad(None, "None"), Bad("y", "a string")]
+        if y.size:
+            two, neg, half, nan = y.copy(), y.copy(), y.astype(float), y.astype(float)
+            two.flat[0] = 2
+            neg.flat[0] = -1
+            half.flat[0] = 0.5
+            nan.flat[0] = np.nan
+            bad += [Bad(two, "a label 2"), Bad(neg, "a label -1"), Bad(half, "a label 0.5"), Bad(nan, "a NaN label"),
+                    Bad(y.astype(complex), "complex labels")]
+            if self.both in ("all", "rows"):
+                bad.append(Bad(np.ones(shape, dtype=np.int64), "one class only"))
+            elif self.both in ("pos", "rowpos"):
+                bad.append(Bad(np.zeros(shape, dtype=np.int64), "no positive"))
+        return bad
+
+
 # ------------------------------------------------------------------------------------------------
 # declarations
 # ------------------------------------------------------------------------------------------------

@@ -203,10 +203,34 @@ def info_nce_loss(scores, labels, tau: float = 0.05) -> float:
         raise ValueError(f"labels must have the shape of scores {s.shape}, got {y.shape}")
     if not (y.any(axis=1).all() and (~y).any(axis=1).all()):
         raise ValueError("every row of labels needs a positive and a negative")
-    z = s / tau
+    z = _scaled(s, tau)
     neg_lse = np.logaddexp.reduce(np.where(y, -np.inf, z), axis=1)  # log sum over the row's negatives
     terms = np.logaddexp(z, neg_lse[:, None]) - z
     return float(terms[y].mean())
+
+
+def _scaled(s: np.ndarray, tau: float) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        z = s / tau
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"scores / tau overflows the float range (max |scores| = {np.max(np.abs(s)):.3g}, "
+                         f"tau = {tau:.3g}); rescale scores or raise tau")
+    return z
+
+
+def _as_numpy(labels, torch):
+    return labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+
+
+def _check_score_tensor(scores, torch, ndim=None):
+    if not isinstance(scores, torch.Tensor):
+        raise TypeError(f"scores must be a torch.Tensor, got {type(scores).__name__}")
+    if not scores.is_floating_point():
+        raise TypeError(f"scores must be a floating-point tensor, got dtype {scores.dtype}")
+    if ndim is not None and scores.ndim != ndim:
+        raise ValueError(f"scores must be {ndim}-D, got shape {tuple(scores.shape)}")
+    if not bool(torch.isfinite(scores).all()):
+        raise ValueError("scores must contain only finite values (found NaN or inf)")
 
 
 def mw_loss_torch(scores, labels):
@@ -239,7 +263,8 @@ def mw_loss_torch(scores, labels):
     0.693147
     """
     torch = require_torch()
-    y = torch.as_tensor(_binary_labels(np.asarray(labels), "labels"))
+    _check_score_tensor(scores, torch)
+    y = torch.as_tensor(_binary_labels(_as_numpy(labels, torch), "labels"))
     if tuple(y.shape) != tuple(scores.shape):
         raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(y.shape)}")
     pos, neg = scores[y], scores[~y]
@@ -278,11 +303,13 @@ def info_nce_loss_torch(scores, labels, tau: float = 0.05):
     """
     torch = require_torch()
     tau = check_real(tau, "tau", low=0.0, low_open=True)
-    y = torch.as_tensor(_binary_labels(np.asarray(labels), "labels"))
-    if scores.ndim != 2 or tuple(y.shape) != tuple(scores.shape):
-        raise ValueError(f"scores must be 2-D and labels of its shape, got {tuple(scores.shape)} and {tuple(y.shape)}")
+    _check_score_tensor(scores, torch, ndim=2)
+    y = torch.as_tensor(_binary_labels(_as_numpy(labels, torch), "labels"))
+    if tuple(y.shape) != tuple(scores.shape):
+        raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(y.shape)}")
     if not (bool(y.any(dim=1).all()) and bool((~y).any(dim=1).all())):
         raise ValueError("every row of labels needs a positive and a negative")
+    _scaled(scores.detach().cpu().numpy(), tau)  # refuse an overflowing scores / tau up front
     z = scores / tau
     neg_lse = torch.logsumexp(z.masked_fill(y, float("-inf")), dim=1, keepdim=True)
     terms = torch.logaddexp(z, neg_lse) - z

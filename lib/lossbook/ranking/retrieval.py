@@ -8,6 +8,7 @@ the globally pooled MW loss can.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -187,9 +188,9 @@ def offset_retrieval_task(n_train: int = 200, n_test: int = 200, n_docs: int = 2
     n_train, n_test, n_docs, n_clusters, dim : int
         Sizes; ``n_clusters <= n_docs`` so every cluster has a document, ``dim >= 2``.
     noise : float, default 0.6
-        Within-cluster spread relative to the centres, ``>= 0``.
+        Within-cluster spread relative to the centres, in ``[0, 1e100]``.
     offset : float, default 1.0
-        Standard deviation of the per-query offsets, ``>= 0``.
+        Standard deviation of the per-query offsets, in ``[0, 1e100]``.
     seed : int, SeedSequence or Generator
 
     Returns
@@ -207,8 +208,8 @@ def offset_retrieval_task(n_train: int = 200, n_test: int = 200, n_docs: int = 2
     n_docs = check_int(n_docs, "n_docs", low=2)
     n_clusters = check_int(n_clusters, "n_clusters", low=2, high=n_docs)
     dim = check_int(dim, "dim", low=2)
-    noise = check_real(noise, "noise", low=0.0)
-    offset = check_real(offset, "offset", low=0.0)
+    noise = check_real(noise, "noise", low=0.0, high=MAX_SPREAD)
+    offset = check_real(offset, "offset", low=0.0, high=MAX_SPREAD)
     rng = as_generator(seed)
     scale = 1.0 / np.sqrt(dim - 1)
     centres = scale * rng.standard_normal((n_clusters, dim - 1))
@@ -249,9 +250,10 @@ def train_dual_encoder(task: OffsetRetrievalTask, loss: str, *, steps: int = 400
     batch_size : int, default 32
         Pairs per batch, ``>= 2``.
     lr : float, default 0.01
-        Adam learning rate, ``> 0``.
+        Adam learning rate, in ``(0, 10]``.
     tau : float, default 0.05
-        InfoNCE temperature, ``> 0``.
+        InfoNCE temperature, in ``[1e-3, 1e3]``: the range in which training on this task stays finite
+        (below it, scores / tau overflow once the encoders grow).
     seed : int, SeedSequence or Generator
         Fixes the initialisation and the batches.
 
@@ -272,12 +274,13 @@ def train_dual_encoder(task: OffsetRetrievalTask, loss: str, *, steps: int = 400
     (4, 4)
     """
     torch = require_torch()
+    _check_task(task)
     check_choice(loss, "loss", ("infonce", "mw"))
     steps = check_int(steps, "steps", low=1)
     n_q = task.queries_train.shape[0]
     batch_size = check_int(batch_size, "batch_size", low=2)
-    lr = check_real(lr, "lr", low=0.0, low_open=True)
-    tau = check_real(tau, "tau", low=0.0, low_open=True)
+    lr = check_real(lr, "lr", low=0.0, low_open=True, high=10.0)
+    tau = check_real(tau, "tau", low=1e-3, high=1e3)
     rng = as_generator(seed)
     dim = task.docs.shape[1]
     threads = torch.get_num_threads()
@@ -329,7 +332,8 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     ``train_mrr`` is the MRR on the training queries (for choosing a learning rate without the test set).
     ``offset_gain`` is ``|M[-1, -1]|`` relative to the root-mean-square singular value of ``M[:-1, :-1]``,
     ``M = A^T B``: how strongly a query's offset coordinate still shifts all its scores, compared with the
-    cluster part of the score (1 for the identity encoders).
+    cluster part of the score (1 for the identity encoders; 0 for zero encoders; ``inf`` when the cluster
+    block of ``M`` is zero and its offset entry is not).
     The threshold is the F1-best one on the *training* queries' scores (:func:`best_f1_threshold`), then
     applied unchanged to every test query; global AUC pools all test (query, document) pairs.
 
@@ -337,7 +341,7 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     ----------
     task : OffsetRetrievalTask
     A, B : array_like, shape (k, dim)
-        Query and document encoders.
+        Query and document encoders, entries of magnitude at most ``1e100``.
 
     Returns
     -------
@@ -355,9 +359,14 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
     >>> 0 <= r.global_auc <= 1
     True
     """
+    _check_task(task)
     dim = task.docs.shape[1]
     A = check_array(A, "A", ndim=2)
     B = check_array(B, "B", ndim=2)
+    for name, M in (("A", A), ("B", B)):
+        if M.size and np.max(np.abs(M)) > MAX_ENCODER:
+            raise ValueError(f"{name} must have entries of magnitude <= {MAX_ENCODER:g} (scores would overflow), "
+                             f"got {np.max(np.abs(M)):.3g}")
     if A.shape[1] != dim or B.shape[1] != dim or A.shape[0] != B.shape[0]:
         raise ValueError(f"A and B must be (k, {dim}) with the same k, got {A.shape} and {B.shape}")
     docs = task.docs @ B.T
@@ -372,10 +381,23 @@ def evaluate_dual_encoder(task: OffsetRetrievalTask, A, B) -> RetrievalScores:
                            _offset_gain(A, B))
 
 
+MAX_ENCODER = 1e100  #: largest encoder entry evaluate_dual_encoder accepts (scores stay below ~1e200 dim)
+MAX_SPREAD = 1e100  #: largest noise / offset offset_retrieval_task accepts
+
+
+def _check_task(task) -> None:
+    if not isinstance(task, OffsetRetrievalTask):
+        raise TypeError(f"task must be an OffsetRetrievalTask (from offset_retrieval_task), got {type(task).__name__}")
+
+
 def _offset_gain(A, B) -> float:
     M = A.T @ B
+    top = np.max(np.abs(M))
+    if top == 0:
+        return 0.0  # zero encoders: no offset direction is favoured
+    M = M / top  # scaled first, so that the Frobenius norm cannot overflow
     rms = np.linalg.norm(M[:-1, :-1]) / np.sqrt(M.shape[0] - 1)  # Frobenius / sqrt(rank) = RMS singular value
-    return float(abs(M[-1, -1]) / rms)
+    return float(abs(M[-1, -1]) / rms) if rms > 0 else math.inf
 
 
 LOSS_NAMES = ("infonce", "mw")
