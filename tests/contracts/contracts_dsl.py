@@ -551,6 +551,7 @@ class BinaryLabels(Domain):
 
     shape: tuple = ()
     both: str | None = "all"
+    refuse: bool = True  #: whether an array breaking ``both`` must be refused (False: it is valid for some options)
 
     def _fix(self, y):
         if y.size >= 2 and self.both == "all" and y.min() == y.max():
@@ -589,7 +590,9 @@ class BinaryLabels(Domain):
             nan.flat[0] = np.nan
             bad += [Bad(two, "a label 2"), Bad(neg, "a label -1"), Bad(half, "a label 0.5"), Bad(nan, "a NaN label"),
                     Bad(y.astype(complex), "complex labels")]
-            if self.both in ("all", "rows"):
+            if not self.refuse:
+                pass
+            elif self.both in ("all", "rows"):
                 bad.append(Bad(np.ones(shape, dtype=np.int64), "one class only"))
             elif self.both in ("pos", "rowpos"):
                 bad.append(Bad(np.zeros(shape, dtype=np.int64), "no positive"))

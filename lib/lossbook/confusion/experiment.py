@@ -62,11 +62,11 @@ def imbalance_study(seeds, *, n_train: int = 2000, n_test: int = 20000, pos_frac
     pos_fraction : float, default 0.05
         Fraction of positives, in ``(0, 0.5]``.
     separation : float, default 2.0
-        Norm of each class mean, ``> 0``.
+        Norm of each class mean, in ``(0, 1e6]``.
     epochs : int, default 300
         Full-batch Adam steps, ``>= 1``.
     lr : float, default 0.05
-        Adam learning rate, ``> 0``.
+        Adam learning rate, in ``(0, 10]``.
     L : float, default 73
         Amplification of AnyLoss.
 
@@ -77,7 +77,8 @@ def imbalance_study(seeds, *, n_train: int = 2000, n_test: int = 20000, pos_frac
     Raises
     ------
     ValueError
-        for out-of-range sizes, fractions or seeds.
+        for out-of-range sizes, fractions or seeds, or when a seed's random split leaves the training or
+        the test set without positives ("a split has no positives": raise ``pos_fraction`` or the sizes).
 
     Examples
     --------
@@ -94,9 +95,9 @@ def imbalance_study(seeds, *, n_train: int = 2000, n_test: int = 20000, pos_frac
     n_train = check_int(n_train, "n_train", low=50, high=10**7)
     n_test = check_int(n_test, "n_test", low=50, high=10**7)
     pos_fraction = check_real(pos_fraction, "pos_fraction", low=0.0, high=0.5, low_open=True)
-    separation = check_real(separation, "separation", low=0.0, low_open=True)
+    separation = check_real(separation, "separation", low=0.0, low_open=True, high=1e6)
     epochs = check_int(epochs, "epochs", low=1, high=10**6)
-    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    lr = check_real(lr, "lr", low=0.0, low_open=True, high=10.0)
     L = check_real(L, "L", low=0.0, low_open=True)
 
     def bce(out, t):

@@ -64,14 +64,14 @@ def _check_p(p, name="p") -> np.ndarray:
     return check_array(p, name, ndim=1, low=0.0, high=1.0, min_size=1)
 
 
-def _check_y(y, n: int, name="y") -> np.ndarray:
+def _check_y(y, n: int, name="y", p_name="p") -> np.ndarray:
     arr = np.asarray(y)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold binary labels 0/1, got dtype={arr.dtype}")
     arr = check_array(arr, name, ndim=1, min_size=1)
     if not np.all((arr == 0) | (arr == 1)):
         raise ValueError(f"{name} must hold binary labels in {{0, 1}}")
-    check_same_length(("p", np.empty(n)), (name, arr))
+    check_same_length((p_name, np.empty(n)), (name, arr))
     return arr
 
 
@@ -150,7 +150,7 @@ def soft_confusion(y_hat, y) -> ConfusionCounts:
     [1.1, 0.9, 0.6, 0.4]
     """
     yh = _check_p(y_hat, "y_hat")
-    yy = _check_y(y, yh.size)
+    yy = _check_y(y, yh.size, p_name="y_hat")
     tp = float(np.sum(yy * yh))
     fp = float(np.sum((1.0 - yy) * yh))
     P = float(yy.sum())
@@ -158,13 +158,26 @@ def soft_confusion(y_hat, y) -> ConfusionCounts:
     return ConfusionCounts(tp, P - tp, fp, N - fp)
 
 
+def _fbeta_weights(beta: float) -> tuple[float, float]:
+    # F_beta = (1+b^2) TP / (b^2 P + TP + FP) = TP / (w P + v (TP + FP)) with w = b^2/(1+b^2), v = 1/(1+b^2):
+    # w and v are formed without squaring a large or tiny beta (no overflow to inf/inf, no underflow to 0/0).
+    if beta >= 1.0:
+        r = (1.0 / beta) ** 2
+        return 1.0 / (1.0 + r), r / (1.0 + r)
+    b2 = beta * beta
+    return b2 / (1.0 + b2), 1.0 / (1.0 + b2)
+
+
 def _metric_value(tp, fp, P, N, metric, beta):
     # Every metric as a function of (TP, FP) with P, N fixed: FN = P - TP, TN = N - FP (eq. any-metrics).
     if metric == "accuracy":
         return (tp + N - fp) / (P + N)
     if metric in ("f1", "fbeta"):
-        b2 = beta * beta
-        return (1.0 + b2) * tp / (b2 * P + tp + fp)
+        w, v = _fbeta_weights(beta)
+        D = w * P + v * (tp + fp)
+        if isinstance(D, float) and D == 0.0:
+            return 0.0  # w P underflowed with TP = FP = 0: F-beta is 0 whenever TP = 0 and P > 0
+        return tp / D
     if metric == "gmean":
         return np.sqrt(max(tp / P * (N - fp) / N, 0.0))
     return 0.5 * (tp / P + (N - fp) / N)  # balanced accuracy
@@ -175,9 +188,9 @@ def _metric_partials(tp, fp, P, N, metric, beta):
     if metric == "accuracy":
         return 1.0 / (P + N), -1.0 / (P + N)
     if metric in ("f1", "fbeta"):
-        b2 = beta * beta
-        D = b2 * P + tp + fp
-        return (1.0 + b2) * (b2 * P + fp) / D**2, -(1.0 + b2) * tp / D**2
+        w, v = _fbeta_weights(beta)
+        D = w * P + v * (tp + fp)
+        return (w * P + v * fp) / D**2, -v * tp / D**2
     if metric == "gmean":
         g = _metric_value(tp, fp, P, N, metric, beta)
         if g == 0.0:
@@ -221,9 +234,12 @@ def confusion_metric(counts: ConfusionCounts, metric: str = "f1", beta: float = 
     tp, fn, fp, tn = (check_real(v, f"counts.{k}", low=0.0) for k, v in zip(ConfusionCounts._fields, counts,
                                                                              strict=True))
     metric, beta = _check_metric(metric, beta)
-    P, N = tp + fn, fp + tn
-    if P + N == 0:
+    top = max(tp, fn, fp, tn)
+    if top == 0:
         raise ValueError("counts must not all be zero")
+    # every metric is a ratio of counts (homogeneous of degree 0): scale so the sums cannot overflow
+    tp, fn, fp, tn = tp / top, fn / top, fp / top, tn / top
+    P, N = tp + fn, fp + tn
     _needs_both_classes(metric, P, N)
     return float(_metric_value(tp, fp, P, N, metric, beta))
 
@@ -259,7 +275,9 @@ def anyloss(p, y, metric: str = "f1", L: float = DEFAULT_L, beta: float = 1.0) -
     >>> round(anyloss([0.9, 0.8, 0.1, 0.2], [1, 1, 0, 0], metric="f1"), 6)
     0.0
     """
-    yh = amplify(_check_p(p), L)
+    pp = _check_p(p)
+    _check_y(y, pp.size)  # a length clash names p, not the amplified copy
+    yh = amplify(pp, L)
     return 1.0 - confusion_metric(soft_confusion(yh, y), metric, beta)
 
 
@@ -339,6 +357,9 @@ def anyloss_torch(p, y, metric: str = "f1", L: float = DEFAULT_L, beta: float = 
         raise TypeError("p and y must be torch tensors")
     metric, beta = _check_metric(metric, beta)
     L = check_real(L, "L", low=0.0, low_open=True)
+    for name, t in (("p", p), ("y", y)):
+        if not (t.ndim == 1 or (t.ndim == 2 and t.shape[1] == 1)):
+            raise ValueError(f"{name} must have shape (n,) or (n, 1), got {tuple(t.shape)}")
     pp = p.reshape(-1)
     yy = y.reshape(-1).to(pp.dtype)
     if pp.numel() != yy.numel() or pp.numel() == 0:
@@ -372,7 +393,8 @@ def soft_metric_gap(p, y, metric: str = "f1", L: float = DEFAULT_L, beta: float 
     :math:`E_+ = \\sum_{y_i=1} e_i`, :math:`E_- = \\sum_{y_i=0} e_i`, Theorem :prf:ref:`any-thm-gap` bounds
     the gap by :math:`(E_++E_-)/n` (accuracy), :math:`((1+\\beta^2)E_+ + E_-)/(\\beta^2 P)` (F-beta),
     :math:`\\tfrac12(E_+/P + E_-/N)` (balanced accuracy) and :math:`\\sqrt{E_+/P + E_-/N}` (gmean).
-    The hard prediction at exactly ``p = 1/2`` is 0; the bound holds for either choice.
+    The hard prediction at exactly ``p = 1/2`` is 0; the bound holds for either choice. The F-beta bound
+    is ``inf`` when ``1/beta**2`` exceeds the float range (``beta`` below about ``1e-154``).
 
     Parameters
     ----------
@@ -409,8 +431,10 @@ def soft_metric_gap(p, y, metric: str = "f1", L: float = DEFAULT_L, beta: float 
     if metric == "accuracy":
         bound = (e_pos + e_neg) / (P + N)
     elif metric in ("f1", "fbeta"):
-        b2 = beta * beta
-        bound = ((1.0 + b2) * e_pos + e_neg) / (b2 * P)
+        # ((1 + b^2) E+ + E-) / (b^2 P) = E+/P + (E+ + E-) / (b^2 P), without forming b^2
+        with np.errstate(over="ignore"):
+            r = np.float64(1.0 / beta) ** 2
+        bound = (e_pos + (r * (e_pos + e_neg) if e_pos + e_neg > 0 else 0.0)) / P
     elif metric == "balanced_accuracy":
         bound = 0.5 * (e_pos / P + e_neg / N)
     else:
