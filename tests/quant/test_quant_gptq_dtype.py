@@ -36,7 +36,7 @@ def test_compiled_kernel_is_bit_identical_to_its_numpy_reference(dtype, group_si
     bits = np.random.default_rng(0).integers(1, 5, size=200).astype(float)
     a = gptq_quantize(W, H, bits, dtype=dtype, group_size=group_size, block_size=64)
     b = gptq_quantize(W, H, bits, dtype=dtype, group_size=group_size, block_size=64, engine="numpy")
-    assert a.Q.dtype == np.dtype(dtype) and a.U_diag.dtype == np.dtype(dtype)
+    assert a.Q.dtype == np.dtype(dtype) and a.U_diag.dtype == np.float64
     np.testing.assert_array_equal(a.Q, b.Q)
     np.testing.assert_array_equal(a.column_loss, b.column_loss)
     np.testing.assert_array_equal(a.saturated, b.saturated)
@@ -87,7 +87,7 @@ def test_float32_layer_loss_and_decomposition(m, n, N, seed):
     assert r32.column_loss.dtype == np.float64
 
 
-@pytest.mark.parametrize("bad", ["float16", "int64", np.float16, 3])
+@pytest.mark.parametrize("bad", ["float16", "int64", np.float16, 3, None])
 def test_dtype_is_validated(bad):
     W, _, H = _layer(24, 40, 600, 11)
     with pytest.raises((ValueError, TypeError), match="dtype"):
@@ -99,3 +99,14 @@ def test_dtype_accepts_numpy_types():
     a = gptq_quantize(W, H, 3, dtype=np.float32)
     b = gptq_quantize(W, H, 3, dtype="float32")
     np.testing.assert_array_equal(a.Q, b.Q)
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-40, 1e40, 1e150])
+def test_float32_works_at_any_float64_scale_of_H(scale):
+    # H outside the float32 range (below 1e-38 or above 3e38) is normalised before the cast: the result is the
+    # result at scale 1 (GPTQ is invariant to scaling H), and the column losses scale with H.
+    W, _, H = _layer(24, 40, 600, 11)
+    ref = gptq_quantize(W, H, 3, dtype="float32")
+    res = gptq_quantize(W, H * scale, 3, dtype="float32")
+    np.testing.assert_array_equal(res.Q, ref.Q)
+    np.testing.assert_allclose(res.column_loss, ref.column_loss * scale, rtol=1e-6)

@@ -30,6 +30,19 @@ class DPBagSizeCurve(NamedTuple):
     k_star: int              #: bag size with the smallest ``best_risk``
 
 
+MAX_NOISE_SCALE = 1e100  #: largest clip / epsilon accepted (the Laplace noise scale, up to a factor 2/k)
+
+
+def check_privacy(epsilon, clip) -> tuple[float, float]:
+    """Validate ``epsilon, clip > 0`` with ``clip / epsilon <= MAX_NOISE_SCALE`` (noise variances stay finite)."""
+    epsilon = check_real(epsilon, "epsilon", low=0.0, low_open=True)
+    clip = check_real(clip, "clip", low=0.0, low_open=True)
+    if clip > MAX_NOISE_SCALE * epsilon:
+        raise ValueError(f"clip / epsilon must be at most {MAX_NOISE_SCALE:g} (the privacy noise would overflow), "
+                         f"got clip={clip!r}, epsilon={epsilon!r}")
+    return epsilon, clip
+
+
 def dp_effective_noise(k, epsilon, clip, *, sigma2=1.0) -> float:
     """Effective noise variance :eq:`agg-dp-noise`, ``sigma2 + 8 clip^2/(k epsilon^2)``.
 
@@ -43,7 +56,7 @@ def dp_effective_noise(k, epsilon, clip, *, sigma2=1.0) -> float:
     epsilon : float
         Privacy parameter ``> 0``.
     clip : float
-        Clipping level ``> 0``.
+        Clipping level ``> 0``; ``clip / epsilon`` (the Laplace noise scale up to a factor) at most ``1e100``.
     sigma2 : float, optional
         Label noise variance ``>= 0``.
 
@@ -62,10 +75,10 @@ def dp_effective_noise(k, epsilon, clip, *, sigma2=1.0) -> float:
     10.0
     """
     k = check_real(k, "k", low=1.0)
-    epsilon = check_real(epsilon, "epsilon", low=0.0, low_open=True)
-    clip = check_real(clip, "clip", low=0.0, low_open=True)
+    epsilon, clip = check_privacy(epsilon, clip)
     sigma2 = check_real(sigma2, "sigma2", low=0.0)
-    return sigma2 + 8.0 * clip * clip / (k * epsilon * epsilon)
+    r = clip / epsilon
+    return sigma2 + 8.0 * r * (r / k)
 
 
 def dp_bag_size_curve(gamma, epsilon, clip, ks, *, r2=1.0, sigma2=1.0) -> DPBagSizeCurve:
@@ -79,7 +92,7 @@ def dp_bag_size_curve(gamma, epsilon, clip, ks, *, r2=1.0, sigma2=1.0) -> DPBagS
     gamma : float
         ``d/n`` in ``(0, 1)``; every ``k`` must satisfy ``gamma k != 1``.
     epsilon, clip : float
-        Privacy parameter and clipping level, both ``> 0``.
+        Privacy parameter and clipping level, both ``> 0``, with ``clip / epsilon <= 1e100``.
     ks : array_like of int
         Bag sizes ``>= 1``.
     r2, sigma2 : float, optional
@@ -100,8 +113,7 @@ def dp_bag_size_curve(gamma, epsilon, clip, ks, *, r2=1.0, sigma2=1.0) -> DPBagS
     True
     """
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, low_open=True, high_open=True)
-    epsilon = check_real(epsilon, "epsilon", low=0.0, low_open=True)
-    clip = check_real(clip, "clip", low=0.0, low_open=True)
+    epsilon, clip = check_privacy(epsilon, clip)
     r2 = check_real(r2, "r2", low=0.0)
     sigma2 = check_real(sigma2, "sigma2", low=0.0)
     karr = check_array(ks, "ks", ndim=1, dtype=float, low=1.0, min_size=1)

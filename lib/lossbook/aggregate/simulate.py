@@ -24,6 +24,7 @@ from scipy.linalg import cho_factor, cho_solve
 from .._rng import SeedLike, as_generator
 from .._validate import ENGINES, check_array, check_choice, check_int, check_real
 from .losses import _bag_sums_numba, _bag_sums_numpy
+from .privacy import check_privacy
 
 __all__ = ["BagSimulation", "DPSimulation", "laplace_bag_responses", "simulate_bag_risk", "simulate_dp_risk"]
 
@@ -177,7 +178,7 @@ def laplace_bag_responses(y, bags, *, epsilon, clip, seed: SeedLike):
     epsilon : float
         Privacy parameter ``> 0``.
     clip : float
-        Clipping level ``C > 0``.
+        Clipping level ``C > 0``; ``clip / epsilon`` at most ``1e100``.
     seed : int, SeedSequence or Generator
 
     Returns
@@ -197,8 +198,7 @@ def laplace_bag_responses(y, bags, *, epsilon, clip, seed: SeedLike):
     [0.0, 0.5]
     """
     y = check_array(y, "y", ndim=1)
-    epsilon = check_real(epsilon, "epsilon", low=0.0, low_open=True)
-    clip = check_real(clip, "clip", low=0.0, low_open=True)
+    epsilon, clip = check_privacy(epsilon, clip)
     from .losses import _check_bags
 
     bags, m = _check_bags(bags, y.shape[0])
@@ -226,7 +226,7 @@ def simulate_dp_risk(k, gamma, rhos, *, epsilon, clip, d=200, reps=10, seed: See
     rhos : float or array_like
         Weights in ``[0, 1]``.
     epsilon, clip : float
-        Privacy parameter and clipping level, both ``> 0``.
+        Privacy parameter and clipping level, both ``> 0``, with ``clip / epsilon <= 1e100``.
     d, reps : int, optional
     seed : int, SeedSequence or Generator
     r2, sigma2 : float, optional
@@ -253,8 +253,7 @@ def simulate_dp_risk(k, gamma, rhos, *, epsilon, clip, d=200, reps=10, seed: See
     reps = check_int(reps, "reps", low=1)
     r2 = check_real(r2, "r2", low=0.0)
     sigma2 = check_real(sigma2, "sigma2", low=0.0)
-    epsilon = check_real(epsilon, "epsilon", low=0.0, low_open=True)
-    clip = check_real(clip, "clip", low=0.0, low_open=True)
+    epsilon, clip = check_privacy(epsilon, clip)
     rng = as_generator(seed)
     risk = np.empty((reps, grid.size))
     for r in range(reps):

@@ -323,6 +323,18 @@ def closed_form_interior(C, avg_bits: float) -> np.ndarray:
     return avg + 0.5 * (a - a.mean())
 
 
+def _scaled_losses(C: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``C * 2**(-2 b)`` with ``0`` where ``C = 0`` (never ``0 * inf``), and, where the product of the two
+    factors overflows although the value does not, the value formed in logs; ``inf`` only beyond the float range."""
+    with np.errstate(over="ignore", divide="ignore"):
+        d = C * np.exp2(-2.0 * b)
+        bad = ~np.isfinite(d) & (C > 0)
+        if bad.any():
+            d[bad] = np.exp2(np.log2(C[bad]) - 2.0 * b[bad])
+    d[C == 0] = 0.0
+    return d
+
+
 def expected_loss(C, bits) -> float:
     r"""Model loss :math:`\sum_j C_j 2^{-2b_j}` (eq. :eq:`baq-model`).
 
@@ -336,7 +348,7 @@ def expected_loss(C, bits) -> float:
     Returns
     -------
     float
-        :math:`\sum_j C_j2^{-2b_j}`.
+        :math:`\sum_j C_j2^{-2b_j}`; ``inf`` only when the true value exceeds the float range.
 
     Examples
     --------
@@ -347,7 +359,8 @@ def expected_loss(C, bits) -> float:
     b = check_array(bits, "bits", ndim=1)
     if b.shape != C.shape:
         raise ValueError(f"bits must have the shape of C {C.shape}, got {b.shape}")
-    return float(np.sum(C * np.exp2(-2.0 * b)))
+    with np.errstate(over="ignore"):
+        return float(np.sum(_scaled_losses(C, b)))
 
 
 def gm_am_gain(C) -> float:
@@ -408,7 +421,7 @@ def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
     Returns
     -------
     KKTResiduals
-        The residuals listed above.
+        The residuals listed above; ``inf`` only where :math:`C_j2^{-2b_j}/\theta` exceeds the float range.
 
     Examples
     --------
@@ -422,12 +435,13 @@ def kkt_residuals(C, bits, avg_bits: float, theta: float, *, b_min: float = 0.0,
         raise ValueError(f"bits must have the shape of C {C.shape}, got {b.shape}")
     avg, lo, hi = _check_bounds(avg_bits, b_min, b_max)
     theta = check_real(theta, "theta", low=0.0, low_open=True)
-    d = C * np.exp2(-2.0 * b)
+    d = _scaled_losses(C, b)
     tol = 1e-12
     at_lo = b <= lo + tol
     at_hi = b >= hi - tol
     free = ~(at_lo | at_hi)
-    rel = (d - theta) / theta
+    with np.errstate(over="ignore"):
+        rel = d / theta - 1.0
     return KKTResiduals(
         budget=float(abs(b.sum() - b.size * avg) / b.size),
         stationarity=float(np.max(np.abs(rel[free]))) if free.any() else 0.0,
@@ -635,6 +649,13 @@ def official_levels(column_loss, ref_bits: float, *, exponent: float = 1.95, eps
     -------
     ndarray of int64, shape (n,)
         Level counts :math:`N_j\ge1`; the column gets :math:`\log_2N_j` bits.
+
+    Raises
+    ------
+    ValueError
+        for out-of-range arguments, or when a level count would exceed :math:`2^{62}` ("level counts
+        exceed 2**62": a large ``ref_bits`` with few live columns, or a small ``exponent`` with widely
+        spread losses).
 
     Examples
     --------

@@ -84,6 +84,12 @@ def analytic_sensitivity(W, H, *, damp: float = 0.01) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n,)
+        ``inf`` only where the true value exceeds the float range.
+
+    Raises
+    ------
+    ValueError
+        for bad arguments, or an ``H`` that is not PSD, or singular with ``damp=0`` ("increase damp").
 
     Examples
     --------
@@ -98,8 +104,10 @@ def analytic_sensitivity(W, H, *, damp: float = 0.01) -> np.ndarray:
     Wz = W.copy()
     Wz[:, dead] = 0.0
     xmin, xmax = _row_range(Wz)
-    r2 = float(np.sum((xmax - xmin) ** 2))
-    C = r2 / (24.0 * np.diag(U) ** 2)
+    with np.errstate(over="ignore"):
+        r2 = float(np.sum((xmax - xmin) ** 2))
+        d = np.diag(U)
+        C = (r2 / (24.0 * d)) / d  # no overflow of d**2
     C[dead] = 0.0
     return C
 
@@ -134,6 +142,12 @@ def baq_quantize(W, X, avg_bits: float, *, integer: bool = True, sensitivity: st
     -------
     BAQResult
 
+    Raises
+    ------
+    ValueError
+        for out-of-range arguments, or when the sensitivities overflow the float range (``W`` near the
+        float limit): rescale ``W``.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -144,6 +158,11 @@ def baq_quantize(W, X, avg_bits: float, *, integer: bool = True, sensitivity: st
     """
     W = check_array(W, "W", ndim=2)
     n = W.shape[1]
+    lo = check_int(b_min, "b_min", low=0, high=24)
+    hi = check_int(b_max, "b_max", low=lo, high=24)
+    avg = check_real(avg_bits, "avg_bits", low=lo, high=hi)
+    if not isinstance(integer, bool | np.bool_):
+        raise TypeError(f"integer must be a bool, got {type(integer).__name__}")
     if H is None:
         X = check_array(X, "X", ndim=2)
         if X.shape[0] != n:
@@ -151,17 +170,18 @@ def baq_quantize(W, X, avg_bits: float, *, integer: bool = True, sensitivity: st
         H = hessian_from_inputs(X)
     else:
         H = check_array(H, "H", ndim=2)
-    lo = check_int(b_min, "b_min", low=0, high=24)
-    hi = check_int(b_max, "b_max", low=lo, high=24)
-    avg = check_real(avg_bits, "avg_bits", low=lo, high=hi)
     if sensitivity == "measured":
         R_ref = int(round(avg)) if ref_bits is None else check_int(ref_bits, "ref_bits", low=1, high=24)
         first = gptq_quantize(W, H, R_ref, damp=damp, block_size=block_size)
-        C = first.column_loss * 4.0**R_ref
+        with np.errstate(over="ignore"):
+            C = first.column_loss * 4.0**R_ref
     elif sensitivity == "analytic":
         C = analytic_sensitivity(W, H, damp=damp)
     else:
         raise ValueError(f"sensitivity must be 'measured' or 'analytic', got {sensitivity!r}")
+    if not np.all(np.isfinite(C)):
+        raise ValueError("W is too large for the sensitivities: the column losses overflow the float range; "
+                         "rescale W (the allocation does not depend on the scale of W)")
     wf = waterfill_bits(C, avg, b_min=lo, b_max=hi)
     if integer:
         bits = integer_bits(C, avg, b_min=lo, b_max=hi).astype(np.float64)
@@ -186,7 +206,7 @@ def synthetic_layer(m: int, n: int, N: int, sigma: float, *, seed: SeedLike,
     m, n, N : int
         Outputs, inputs and calibration samples, each :math:`\ge1`.
     sigma : float
-        Log-standard-deviation of the input scales, :math:`\ge0`.
+        Log-standard-deviation of the input scales, in ``[0, 100]``.
     seed : int, Generator or None
         Randomness (explicit).
     mixing : float
@@ -206,7 +226,7 @@ def synthetic_layer(m: int, n: int, N: int, sigma: float, *, seed: SeedLike,
     m = check_int(m, "m", low=1)
     n = check_int(n, "n", low=1)
     N = check_int(N, "N", low=1)
-    sigma = check_real(sigma, "sigma", low=0.0)
+    sigma = check_real(sigma, "sigma", low=0.0, high=100.0)
     rho = check_real(mixing, "mixing", low=0.0, high=1.0)
     rng = as_generator(seed)
     s = np.exp(sigma * rng.standard_normal(n))
@@ -267,8 +287,10 @@ def relu_mlp_forward(weights: Sequence, biases: Sequence, X) -> np.ndarray:
     [[1.0]]
     """
     h = check_array(X, "X", ndim=2)
-    if isinstance(weights, np.ndarray | str) or isinstance(biases, np.ndarray | str):
-        raise TypeError("weights and biases must be sequences (lists or tuples) of arrays, one per layer")
+    for name, seq in (("weights", weights), ("biases", biases)):
+        if isinstance(seq, np.ndarray | str | bytes) or not hasattr(seq, "__len__"):
+            raise TypeError(f"{name} must be a sequence (list or tuple) of arrays, one per layer, "
+                            f"got {type(seq).__name__}")
     if len(weights) != len(biases) or len(weights) == 0:
         raise ValueError("weights and biases must be non-empty lists of equal length")
     for k, (Wk, ck) in enumerate(zip(weights, biases, strict=True)):
@@ -315,6 +337,13 @@ def quantize_relu_mlp(weights: Sequence, biases: Sequence, X_calib, avg_bits: fl
     -------
     MLPQuantResult
 
+    Raises
+    ------
+    ValueError
+        for bad arguments, or when a layer's sensitivities or Hessian overflow the float range.
+    FloatingPointError
+        when a layer's output overflows the float range (see :func:`relu_mlp_forward`).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -329,6 +358,10 @@ def quantize_relu_mlp(weights: Sequence, biases: Sequence, X_calib, avg_bits: fl
     avg = check_real(avg_bits, "avg_bits", low=0.0, high=float(b_max))
     if method not in ("gptq", "rtn", "baq", "baq-official"):
         raise ValueError(f"method must be 'gptq', 'rtn', 'baq' or 'baq-official', got {method!r}")
+    for name, seq in (("weights", weights), ("biases", biases)):
+        if isinstance(seq, np.ndarray | str | bytes) or not hasattr(seq, "__len__"):
+            raise TypeError(f"{name} must be a sequence (list or tuple) of arrays, one per layer, "
+                            f"got {type(seq).__name__}")
     if len(weights) != len(biases) or len(weights) == 0:
         raise ValueError("weights and biases must be non-empty lists of equal length")
     for k, (Wk, ck) in enumerate(zip(weights, biases, strict=True)):

@@ -45,9 +45,10 @@ class GPTQResult(NamedTuple):
         Quantised weights.
     column_loss : ndarray, shape (n,)
         :math:`\\ell_j=\\sum_i e_{ij}^2/(2U_{jj}^2)`; they add up exactly to
-        :math:`\\tfrac1N\\|(W-Q)X\\|_F^2+\\tfrac\\lambda2\\|W-Q\\|_F^2`.
+        :math:`\\tfrac1N\\|(W-Q)X\\|_F^2+\\tfrac\\lambda2\\|W-Q\\|_F^2`. An entry is ``inf`` only
+        where the true value exceeds the float range (weights near the float limit).
     U_diag : ndarray, shape (n,)
-        Diagonal of the upper Cholesky factor of :math:`H_\\lambda^{-1}`.
+        Diagonal of the upper Cholesky factor of :math:`H_\\lambda^{-1}` (float64).
     damping : float
         The :math:`\\lambda` added to the diagonal of ``H``.
     dead : ndarray of bool, shape (n,)
@@ -77,6 +78,11 @@ def hessian_from_inputs(X) -> np.ndarray:
     -------
     ndarray, shape (n, n)
 
+    Raises
+    ------
+    ValueError
+        for a bad ``X``, or when ``H`` overflows the float range.
+
     Examples
     --------
     >>> hessian_from_inputs([[1.0, -1.0]]).tolist()
@@ -85,7 +91,12 @@ def hessian_from_inputs(X) -> np.ndarray:
     X = check_array(X, "X", ndim=2)
     if X.shape[1] < 1 or X.shape[0] < 1:
         raise ValueError(f"X must have shape (n, N) with n, N >= 1, got {X.shape}")
-    return 2.0 * (X @ X.T) / X.shape[1]
+    with np.errstate(over="ignore"):
+        H = 2.0 * (X @ X.T) / X.shape[1]
+    if not np.all(np.isfinite(H)):
+        raise ValueError("X is too large: H = 2 X X^T / N overflows the float range (entries of X above about "
+                         "1e154); rescale X (GPTQ and BAQ are invariant to the scale of H)")
+    return H
 
 
 def layer_loss(W, Q, X) -> float:
@@ -140,9 +151,12 @@ def _check_hessian(H, n: int) -> np.ndarray:
 
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
+MAX_DAMP = 1e6  #: largest relative damping accepted
 
 
 def _check_dtype(dtype) -> type:
+    if dtype is None:
+        raise TypeError(f"dtype must be one of {tuple(_DTYPES)}, got None")
     if isinstance(dtype, str):
         name = dtype
     else:
@@ -171,7 +185,8 @@ def inverse_hessian_factor(H, *, damp: float = 0.01, dtype="float64") -> tuple[n
     H : array_like, shape (n, n)
         Symmetric positive semi-definite Hessian.
     damp : float
-        Relative damping :math:`\ge0`.
+        Relative damping, in ``[0, 1e6]`` (beyond, :math:`H_\lambda` is a multiple of the identity to
+        rounding).
     dtype : {"float64", "float32"}
         Precision of the factorisation. The PSD check is always done in float64.
 
@@ -191,17 +206,31 @@ def inverse_hessian_factor(H, *, damp: float = 0.01, dtype="float64") -> tuple[n
     Examples
     --------
     >>> U, dead, lam = inverse_hessian_factor([[4.0, 0.0], [0.0, 1.0]], damp=0.0)
-    >>> U.round(12).tolist()
+    >>> (U.round(12) + 0.0).tolist()  # + 0.0 turns a -0.0 of the triangular inverse into 0.0
     [[0.5, 0.0], [0.0, 1.0]]
     """
     H = check_array(H, "H", ndim=2)
     n = H.shape[0]
     H = _check_hessian(H, n)
-    damp = check_real(damp, "damp", low=0.0)
-    return _inverse_hessian_factor(H, damp, _check_dtype(dtype))
+    damp = check_real(damp, "damp", low=0.0, high=MAX_DAMP)
+    dt = _check_dtype(dtype)
+    U, dead, lam, unit = _inverse_hessian_factor(H, damp, dt)
+    if unit != 1.0:
+        with np.errstate(over="ignore"):
+            U = (U.astype(np.float64) * unit).astype(dt)
+        if not np.all(np.isfinite(U)):
+            raise ValueError(f"H is too small for a {np.dtype(dt).name} factor of its inverse (U overflows); "
+                             "use dtype='float64' or rescale H")
+    return U, dead, lam
 
 
-def _inverse_hessian_factor(H: np.ndarray, damp: float, dt) -> tuple[np.ndarray, np.ndarray, float]:
+def _inverse_hessian_factor(H: np.ndarray, damp: float, dt) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """``(U', dead, lam, unit)`` with ``U = unit * U'`` the factor of the damped inverse.
+
+    In float64 ``unit = 1``. In float32 the damped ``H`` is divided by the mean of its diagonal before the cast
+    (``unit = 1/sqrt(mean)``), so that a Hessian at any float64 scale neither underflows nor overflows float32;
+    GPTQ's feedback only uses ratios of entries of ``U``, so the kernel can run on ``U'``.
+    """
     n = H.shape[0]
     H = np.array(H, dtype=np.float64, order="F")  # symmetric, so the Fortran copy is H itself
     dead = np.diag(H) == 0
@@ -220,6 +249,13 @@ def _inverse_hessian_factor(H: np.ndarray, damp: float, dt) -> tuple[np.ndarray,
         )
     lam = damp * float(np.mean(np.diag(H)))
     H[diag] += lam
+    if not np.all(np.isfinite(np.diag(H))):
+        raise ValueError("H + damp * mean(diag H) * I overflows the float range; rescale H")
+    unit = 1.0
+    if dt is not np.float64:
+        mean = float(np.mean(np.diag(H)))
+        H /= mean
+        unit = 1.0 / np.sqrt(mean)
     K = np.array(H[::-1, ::-1], dtype=dt, order="F")  # J H_lambda J
     potrf, trtri = (lapack.dpotrf, lapack.dtrtri) if dt is np.float64 else (lapack.spotrf, lapack.strtri)
     M, info = potrf(K, lower=1, clean=1, overwrite_a=1)
@@ -230,7 +266,7 @@ def _inverse_hessian_factor(H: np.ndarray, damp: float, dt) -> tuple[np.ndarray,
             "H must be positive semi-definite (Cholesky of H + damp*mean(diag H)*I failed); "
             "check H, or increase damp if H is singular"
         )
-    return np.ascontiguousarray(Minv[::-1, ::-1]), dead, lam
+    return np.ascontiguousarray(Minv[::-1, ::-1]), dead, lam, unit
 
 
 def _levels_from_bits(bits, n: int) -> np.ndarray:
@@ -407,7 +443,8 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
     bits : float or array_like, shape (n,)
         Bits per column, :math:`\ge 0`, with :math:`2^{b_j}` an integer (so ``log2(3)`` is allowed).
     damp : float
-        Relative damping: :math:`\lambda=` ``damp`` :math:`\cdot\,\mathrm{mean}(\mathrm{diag}\,H)`.
+        Relative damping: :math:`\lambda=` ``damp`` :math:`\cdot\,\mathrm{mean}(\mathrm{diag}\,H)`, in
+        ``[0, 1e6]``.
     block_size : int
         Width of the lazily updated column blocks, ``>= 1``.
     group_size : int or None
@@ -415,7 +452,8 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
         (error-updated) weights of that group, as in GPTQ's grouping.
     dtype : {"float64", "float32"}
         Working precision of the factorisation and the column loop (the PSD check of ``H`` and the sums of squared
-        errors are float64 in both). ``Q`` and ``U_diag`` are returned in this dtype, ``column_loss`` in float64.
+        errors are float64 in both). ``Q`` is returned in this dtype, ``column_loss`` and ``U_diag`` in float64.
+        In float32 the Hessian is normalised by the mean of its diagonal first, so any float64 scale works.
         float32 is about twice as fast; its layer loss relative to float64 is measured in the chapter *BAQ*.
     engine : {"numba", "numpy"}
         The compiled kernel, or its pure-NumPy reference (same operations, bit-identical, slow).
@@ -423,6 +461,13 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
     Returns
     -------
     GPTQResult
+        ``column_loss`` is ``inf`` only where the true loss exceeds the float range.
+
+    Raises
+    ------
+    ValueError
+        for bad arguments; an ``H`` that is not PSD, or singular with ``damp=0`` ("increase damp"); ``W``
+        beyond the float32 range with ``dtype="float32"``.
 
     Examples
     --------
@@ -444,9 +489,11 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
     g = None if group_size is None else check_int(group_size, "group_size", low=1)
     dt = _check_dtype(dtype)
     kernel = {"numba": _gptq_block, "numpy": _gptq_block_numpy}[check_choice(engine, "engine", ("numba", "numpy"))]
-    damp = check_real(damp, "damp", low=0.0)
-    U, dead, lam = _inverse_hessian_factor(H, damp, dt)
+    damp = check_real(damp, "damp", low=0.0, high=MAX_DAMP)
+    U, dead, lam, unit = _inverse_hessian_factor(H, damp, dt)
 
+    if dt is not np.float64 and W.size and np.max(np.abs(W)) > np.finfo(dt).max:
+        raise ValueError(f"W has entries beyond the {np.dtype(dt).name} range; use dtype='float64'")
     # Work on the transpose so that a column of W is a contiguous row in memory.
     Wt = np.array(W.T, dtype=dt, order="C")
     Wt[dead] = 0.0
@@ -455,7 +502,7 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
     Qt = np.zeros_like(Wt)
     loss = np.zeros(n)
     sat = np.zeros(n, dtype=np.int64)
-    d = np.diag(U).astype(np.float64)
+    d = np.diag(U).astype(np.float64) * unit  # the diagonal of the factor of H_lambda^{-1}, in float64
     # Blocks end at multiples of block_size and, with grouping, at every group start: a group's range is then fitted
     # at the start of a block, when every earlier column's feedback (lazy or not) has reached the whole group.
     starts = set(range(0, n, B)) | (set(range(0, n, g)) if g is not None else set())
@@ -470,9 +517,10 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
             xmin, xmax = _row_range(Wt[i1:min(i1 + g, n)].T)
         kernel(Wt[i1:i2], np.ascontiguousarray(U[i1:i2, i1:i2]), levels[i1:i2], maxq[i1:i2], xmin, xmax,
                Qt[i1:i2], E[:b], ss[:, :b], counts[:, :b])
-        loss[i1:i2] = ss[:, :b].sum(axis=0) / (2.0 * d[i1:i2] ** 2)
+        with np.errstate(over="ignore", under="ignore"):
+            loss[i1:i2] = (ss[:, :b].sum(axis=0) / d[i1:i2]) / (2.0 * d[i1:i2])  # no overflow of d**2
         sat[i1:i2] = counts[:, :b].sum(axis=0)
         if i2 < n:
             Wt[i2:] -= U[i1:i2, i2:].T @ E[:b]
     Q = np.ascontiguousarray(Qt.T)
-    return GPTQResult(Q, loss, np.diag(U).copy(), float(lam), dead, sat)
+    return GPTQResult(Q, loss, d, float(lam), dead, sat)

@@ -1,0 +1,92 @@
+"""Contracts of lossbook.metric_learning (see tests/contracts/contracts_dsl.py)."""
+
+import numpy as np
+from contracts_dsl import (
+    CONSTANT,
+    RESULT,
+    Array,
+    Bool,
+    Choice,
+    Const,
+    Int,
+    Labels,
+    Mapped,
+    Obj,
+    Real,
+    Sampled,
+    Seed,
+    fn,
+)
+
+from lossbook.metric_learning import PAIR_LOSSES, cosine_similarity_matrix
+
+ND = {"n": (2, 6), "d": (1, 4), "c": (1, 3)}
+
+
+def _nonzero_rows(E):
+    E = np.array(E, dtype=float, copy=True) if not isinstance(E, np.ndarray) else E.copy()
+    if E.ndim == 2 and E.size:
+        zero = ~np.any(E != 0, axis=1)
+        E[zero, 0] = 1.0  # a zero row has no direction (documented refusal); draws avoid it
+    return E
+
+
+def _tensor(x):
+    import torch
+
+    return torch.as_tensor(np.asarray(x, dtype="float64"))
+
+
+def _cos(E):
+    return cosine_similarity_matrix(E)
+
+
+EMB = Mapped(Array(shape=("n", "d"), typical=(-3.0, 3.0)), _nonzero_rows, bad=(np.zeros((2, 2)),))
+LABELS = Labels(("n",), "c")
+S = Mapped(EMB, _cos, bad=(np.full((2, 2), 1.5), np.zeros((2, 3))))
+S_TORCH = Mapped(EMB, lambda E: _tensor(_cos(E)), bad=(np.eye(2), [[1.0, 0.0], [0.0, 1.0]]))
+SCALE = Real(low=0.0, low_open=True, typical=(0.1, 100.0))
+BASE = Real(-1.0, 1.0)
+EPSILON = Real(low=0.0, typical=(0.0, 1.0))
+
+
+def _sum_loss(a):
+    return lambda S, labels: S.sum()
+
+
+def _linear(a):
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Linear(3, 2).double()
+
+
+SPECS = {
+    "PAIR_LOSSES": CONSTANT,
+    "RetrievalTask": RESULT,
+    "l2_normalize": fn(embeddings=EMB, name=Sampled(["embeddings", "E"]), dims=ND),
+    "cosine_similarity_matrix": fn(embeddings=EMB, dims=ND),
+    "pair_masks": fn(labels=LABELS, dims=ND),
+    "multi_similarity_loss": fn(embeddings=EMB, labels=LABELS, alpha=SCALE, beta=SCALE, base=BASE, epsilon=EPSILON,
+                                mine=Bool(), dims=ND),
+    "multi_similarity_pair_weights": fn(embeddings=EMB, labels=LABELS, alpha=SCALE, beta=SCALE, base=BASE,
+                                        epsilon=EPSILON, mine=Bool(), dims=ND),
+    "multi_similarity_loss_torch": fn(embeddings=Mapped(EMB, _tensor, bad=(np.ones((2, 2)), [[1.0, 0.0]])),
+                                      labels=LABELS, alpha=SCALE, beta=SCALE, base=BASE, epsilon=EPSILON,
+                                      mine=Bool(), dims=ND),
+    "multi_similarity_mine": fn(embeddings=EMB, labels=LABELS, epsilon=Real(low=0.0, allow_inf=True,
+                                                                              typical=(0.0, 1.0)), dims=ND),
+    "pair_weights": fn(name=Choice(*PAIR_LOSSES), S=S, labels=LABELS, dims=ND),
+    "pair_loss_from_similarity": fn(name=Choice(*PAIR_LOSSES), S=S_TORCH, labels=LABELS, dims=ND),
+    "recall_at_k": fn(embeddings=EMB, labels=LABELS, k=Int(1, lambda a: a["n"] - 1), dims=ND),
+    "similarity_gradient": fn(loss_of_s=Const(_sum_loss, bad=(None, 3)), embeddings=EMB, labels=LABELS, dims=ND),
+    "retrieval_task": fn(n_classes=Sampled([4, 6], bad=(3, 2, 5)), per_class=Int(2, typical=(2, 4)),
+                         dim=Int(1, typical=(1, 5)), latent=Int(1, typical=(1, 3)),
+                         spread=Real(low=0.0, typical=(0.0, 2.0)), nuisance=Real(low=0.0, typical=(0.0, 3.0)),
+                         noise=Real(low=0.0, typical=(0.0, 1.0)), seed=Seed()),
+    "embed": fn(model=Obj(_linear), X=Array(shape=("n", 3), typical=(-3.0, 3.0)), dims=ND),
+    "train_embedding": fn(loss=Choice(*PAIR_LOSSES), X=Array(shape=("n", 3), typical=(-3.0, 3.0)),
+                          y=LABELS, seed=Seed(), epochs=Int(1, typical=(1, 2)),
+                          lr=Real(low=0.0, low_open=True, typical=(1e-4, 1e-2)), batch_size=Int(2, typical=(2, 6)),
+                          hidden=Int(1, typical=(1, 8)), out_dim=Int(1, typical=(1, 4)), dims=ND, weight=0.3),
+}
