@@ -82,7 +82,7 @@ def test_optimal_bag_size_is_interior_and_bag_only_risk_grows_with_k(eps):
     (lambda: simulate_bag_risk(2, 0.2, [0.5], d=10, reps=0, seed=0), "reps must lie in"),
     (lambda: simulate_bag_risk(2, 0.2, [1.5], d=10, seed=0), "rhos entries must lie in"),
     (lambda: simulate_bag_risk(2, 0.2, [0.5], d=10, seed=None), "seed is required"),
-    (lambda: simulate_bag_risk(2, 2.0, [0.5], d=10, seed=0), "n = m k exceed d"),
+    (lambda: simulate_bag_risk(2, 2.0, [0.5], d=10, seed=0), "gamma must lie in"),
     (lambda: laplace_bag_responses([1.0], [0], epsilon=0.0, clip=1.0, seed=0), "epsilon must lie in"),
     (lambda: laplace_bag_responses([1.0], [0], epsilon=1.0, clip=-1.0, seed=0), "clip must lie in"),
     (lambda: dp_effective_noise(0.5, 1.0, 1.0), "k must lie in"),

@@ -99,10 +99,11 @@ def bag_means(X, y, bags, *, engine="numba"):
     >>> xbar.ravel().tolist(), ybar.tolist(), size.tolist()
     ([2.0, 5.0], [1.5, 6.0], [2.0, 1.0])
     """
-    X, bags, m, _ = _prepare(X, bags)
     y = check_array(y, "y", ndim=1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
+    Xc = check_array(X, "X", ndim=2)
+    if y.shape[0] != Xc.shape[0]:
+        raise ValueError(f"y must have one entry per row of X ({Xc.shape[0]}), got {y.shape[0]}")
+    X, bags, m, _ = _prepare(X, bags)
     engine = check_choice(engine, "engine", ENGINES)
     kern = _bag_sums_numba if engine == "numba" else _bag_sums_numpy
     Sx, Sy, cnt = kern(np.ascontiguousarray(X), y, bags, m)
@@ -125,6 +126,22 @@ def _theta(theta, d: int) -> np.ndarray:
     return theta
 
 
+def _mean_square(r: np.ndarray, w, n: int) -> float:
+    """``sum(w r^2) / n`` scaled by ``max |r|`` (no overflow of r^2 where the result fits); ``inf`` only when the
+    true value exceeds the float range."""
+    if r.size == 0:
+        return 0.0
+    if not np.all(np.isfinite(r)):
+        return float("inf")
+    top = float(np.max(np.abs(r)))
+    if top == 0.0:
+        return 0.0
+    q = r / top
+    inner = float(np.sum(q * q) if w is None else np.sum(w * q * q)) / n
+    with np.errstate(over="ignore"):
+        return float(top * (top * inner))
+
+
 def bag_loss(theta, X, bag_response, bags) -> float:
     """Bag-level square loss :eq:`agg-losses`, ``(1/n) sum_a k_a (ybar_a - xbar_a^T theta)^2``.
 
@@ -141,6 +158,7 @@ def bag_loss(theta, X, bag_response, bags) -> float:
     Returns
     -------
     float
+        ``inf`` only when the true value exceeds the float range.
 
     Raises
     ------
@@ -154,8 +172,9 @@ def bag_loss(theta, X, bag_response, bags) -> float:
     """
     X, _, ybar, xbar, cnt = _bag_stats(X, bags, bag_response)
     theta = _theta(theta, X.shape[1])
-    r = ybar - xbar @ theta
-    return float(np.sum(cnt * r * r) / X.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = ybar - xbar @ theta
+    return _mean_square(r, cnt, X.shape[0])
 
 
 def instance_loss(theta, X, bag_response, bags) -> float:
@@ -173,6 +192,7 @@ def instance_loss(theta, X, bag_response, bags) -> float:
     Returns
     -------
     float
+        ``inf`` only when the true value exceeds the float range.
 
     Raises
     ------
@@ -187,7 +207,7 @@ def instance_loss(theta, X, bag_response, bags) -> float:
     X, bags, ybar, _, _ = _bag_stats(X, bags, bag_response)
     theta = _theta(theta, X.shape[1])
     r = ybar[bags] - X @ theta
-    return float(np.mean(r * r))
+    return _mean_square(r, None, r.shape[0])
 
 
 def within_bag_penalty(theta, X, bags) -> float:
@@ -204,6 +224,7 @@ def within_bag_penalty(theta, X, bags) -> float:
     Returns
     -------
     float
+        ``inf`` only when the true value exceeds the float range.
 
     Raises
     ------
@@ -219,7 +240,7 @@ def within_bag_penalty(theta, X, bags) -> float:
     theta = _theta(theta, X.shape[1])
     Sx, _, cnt = _bag_sums_numpy(X, np.zeros(X.shape[0]), bags, m)
     r = (X - (Sx / cnt[:, None])[bags]) @ theta
-    return float(np.mean(r * r))
+    return _mean_square(r, None, r.shape[0])
 
 
 def fit_interpolating(X, bag_response, bags, rho) -> np.ndarray:

@@ -23,7 +23,7 @@ class DPBagSizeCurve(NamedTuple):
     """Asymptotic risk under label-DP against the bag size ``k``."""
 
     k: np.ndarray            #: bag sizes
-    best_rho: np.ndarray     #: minimising rho per k (nan at k = 1, where rho plays no role)
+    best_rho: np.ndarray     #: minimising rho per k (0 at k = 1, where rho plays no role)
     best_risk: np.ndarray    #: min over rho of the risk
     bag_risk: np.ndarray     #: risk of the bag-level estimator (rho = 0)
     instance_risk: np.ndarray  #: risk of the instance-level estimator (rho = 1)
@@ -63,6 +63,7 @@ def dp_effective_noise(k, epsilon, clip, *, sigma2=1.0) -> float:
     Returns
     -------
     float
+        ``inf`` only when the true value exceeds the float range (``sigma2`` near the float limit).
 
     Raises
     ------
@@ -120,12 +121,15 @@ def dp_bag_size_curve(gamma, epsilon, clip, ks, *, r2=1.0, sigma2=1.0) -> DPBagS
     if np.any(karr != np.round(karr)):
         raise TypeError("ks must hold integer bag sizes")
     ks_int = karr.astype(int)
+    if np.any(gamma * ks_int == 1.0):
+        raise ValueError(f"gamma * k must differ from 1 for every k in ks (the bag-level risk diverges there); "
+                         f"gamma={gamma!r}, ks={ks_int.tolist()}")
     best_rho, best, bag, inst = [], [], [], []
     for k in ks_int:
         s2 = dp_effective_noise(int(k), epsilon, clip, sigma2=sigma2)
         if k == 1:
             r = bag_regression_risk(1, gamma, 0.0, r2=r2, sigma2=s2).risk
-            best_rho.append(np.nan)
+            best_rho.append(0.0)  # rho has no effect for k = 1 (no within-bag deviations)
             best.append(r)
             bag.append(r)
             inst.append(r)
@@ -133,7 +137,7 @@ def dp_bag_size_curve(gamma, epsilon, clip, ks, *, r2=1.0, sigma2=1.0) -> DPBagS
         o = optimal_rho(int(k), gamma, r2=r2, sigma2=s2)
         best_rho.append(o.rho)
         best.append(o.risk)
-        bag.append(np.inf if gamma * k == 1.0 else bag_regression_risk(int(k), gamma, 0.0, r2=r2, sigma2=s2).risk)
+        bag.append(bag_regression_risk(int(k), gamma, 0.0, r2=r2, sigma2=s2).risk)
         inst.append(bag_regression_risk(int(k), gamma, 1.0, r2=r2, sigma2=s2).risk)
     best = np.asarray(best)
     return DPBagSizeCurve(ks_int, np.asarray(best_rho), best, np.asarray(bag), np.asarray(inst),

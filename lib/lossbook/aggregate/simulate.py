@@ -22,7 +22,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
 from .._rng import SeedLike, as_generator
-from .._validate import ENGINES, check_array, check_choice, check_int, check_real
+from .._validate import ENGINES, check_array, check_choice, check_int, check_real, check_size
 from .losses import _bag_sums_numba, _bag_sums_numpy
 from .privacy import check_privacy
 
@@ -56,7 +56,13 @@ def _sizes(k, gamma, d):
     gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
     d = check_int(d, "d", low=1)
     m = max(1, int(round(d / (gamma * k))))
+    if gamma < 1.0:
+        m = max(m, d // k + 1)  # a target d/n below 1 keeps n > d after rounding m
+    check_size(m * k * d, "n * d (n = m k, m = d / (gamma k))")
     return k, gamma, d, m, m * k
+
+
+MAX_MOMENT = 1e100  #: largest r2 and sigma2 the simulators accept (squares of the responses stay finite)
 
 
 def _rho_grid(rhos):
@@ -112,7 +118,7 @@ def simulate_bag_risk(k, gamma, rhos, *, d=200, reps=10, seed: SeedLike, r2=1.0,
     seed : int, SeedSequence or Generator
         Randomness (required).
     r2, sigma2 : float, optional
-        ``||theta_0||^2 >= 0`` and noise variance ``>= 0``.
+        ``||theta_0||^2`` and noise variance, each in ``[0, 1e100]``.
     engine : {"numba", "numpy"}
         Fast path or plain NumPy reference; same numbers up to rounding.
 
@@ -136,11 +142,11 @@ def simulate_bag_risk(k, gamma, rhos, *, d=200, reps=10, seed: SeedLike, r2=1.0,
     k, gamma, d, m, n = _sizes(k, gamma, d)
     grid = _rho_grid(rhos)
     reps = check_int(reps, "reps", low=1)
-    r2 = check_real(r2, "r2", low=0.0)
-    sigma2 = check_real(sigma2, "sigma2", low=0.0)
+    r2 = check_real(r2, "r2", low=0.0, high=MAX_MOMENT)
+    sigma2 = check_real(sigma2, "sigma2", low=0.0, high=MAX_MOMENT)
     engine = check_choice(engine, "engine", ENGINES)
-    if k > 1 and np.any(grid > 0) and n <= d:
-        raise ValueError(f"gamma must make n = m k exceed d = {d} when some rho > 0, got n = {n}")
+    if k > 1 and np.any(grid > 0) and gamma >= 1.0:
+        raise ValueError(f"gamma must lie in (0, 1) when some rho > 0 and k > 1, got {gamma!r}")
     rng = as_generator(seed)
     kern = _bag_sums_numba if engine == "numba" else _bag_sums_numpy
     bias = np.empty((reps, grid.size))
@@ -156,7 +162,8 @@ def simulate_bag_risk(k, gamma, rhos, *, d=200, reps=10, seed: SeedLike, r2=1.0,
         Gz = X.T @ X - Gu                       # within-bag scatter Z^T Z
         B = np.column_stack([U.T @ vs, U.T @ vn])
         V = np.column_stack([vs, vn])
-        for j, th in enumerate(_solve_all(Gu, Gz, B, grid, U, V, engine)):
+        # k = 1: every within-bag deviation is 0 (Z = 0), so rho has no effect; solve as rho = 0 (minimum norm)
+        for j, th in enumerate(_solve_all(Gu, Gz, B, grid if k > 1 else np.zeros_like(grid), U, V, engine)):
             bias[r, j] = np.sum((th[:, 0] - theta0) ** 2)
             var[r, j] = np.sum(th[:, 1] ** 2)
             dots[r, j] = (th[:, 0] + th[:, 1]) @ theta0 / r2 if r2 > 0 else 0.0
@@ -203,10 +210,10 @@ def laplace_bag_responses(y, bags, *, epsilon, clip, seed: SeedLike):
 
     bags, m = _check_bags(bags, y.shape[0])
     rng = as_generator(seed)
-    yc = np.clip(y, -clip, clip)
+    yc = np.clip(y, -clip, clip) / clip  # in [-1, 1]: the bag sums cannot overflow
     cnt = np.bincount(bags, minlength=m).astype(float)
-    mean = np.bincount(bags, weights=yc, minlength=m) / cnt
-    return mean + rng.laplace(0.0, 2.0 * clip / (cnt * epsilon))
+    mean = clip * (np.bincount(bags, weights=yc, minlength=m) / cnt)
+    return mean + rng.laplace(0.0, 2.0 * (clip / epsilon) / cnt)
 
 
 def simulate_dp_risk(k, gamma, rhos, *, epsilon, clip, d=200, reps=10, seed: SeedLike, r2=1.0, sigma2=1.0
@@ -228,8 +235,10 @@ def simulate_dp_risk(k, gamma, rhos, *, epsilon, clip, d=200, reps=10, seed: See
     epsilon, clip : float
         Privacy parameter and clipping level, both ``> 0``, with ``clip / epsilon <= 1e100``.
     d, reps : int, optional
+        ``n d`` (``n = m k`` with ``m`` about ``d / (gamma k)``) at most ``1e8``.
     seed : int, SeedSequence or Generator
     r2, sigma2 : float, optional
+        Each in ``[0, 1e100]``.
 
     Returns
     -------
@@ -246,13 +255,12 @@ def simulate_dp_risk(k, gamma, rhos, *, epsilon, clip, d=200, reps=10, seed: See
     >>> sim.risk.shape
     (2, 1)
     """
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, low_open=True, high_open=True)
     k, gamma, d, m, n = _sizes(k, gamma, d)
-    if n <= d:
-        raise ValueError(f"gamma must make n = m k exceed d = {d}, got n = {n}")
     grid = _rho_grid(rhos)
     reps = check_int(reps, "reps", low=1)
-    r2 = check_real(r2, "r2", low=0.0)
-    sigma2 = check_real(sigma2, "sigma2", low=0.0)
+    r2 = check_real(r2, "r2", low=0.0, high=MAX_MOMENT)
+    sigma2 = check_real(sigma2, "sigma2", low=0.0, high=MAX_MOMENT)
     epsilon, clip = check_privacy(epsilon, clip)
     rng = as_generator(seed)
     risk = np.empty((reps, grid.size))

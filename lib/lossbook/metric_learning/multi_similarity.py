@@ -25,6 +25,9 @@ __all__ = [
 ]
 
 
+SCALE_RANGE = (1e-6, 1e6)  #: accepted alpha and beta (outside it 1/alpha or alpha * 2 overflow or lose all precision)
+
+
 def _check(embeddings, labels, alpha, beta, base, epsilon):
     S = cosine_similarity_matrix(embeddings)
     if S.shape[0] < 2:
@@ -33,8 +36,8 @@ def _check(embeddings, labels, alpha, beta, base, epsilon):
     if y.shape != (S.shape[0],):
         raise ValueError(f"labels must have shape ({S.shape[0]},) to match embeddings, got {y.shape}")
     pos, neg = pair_masks(y)
-    alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
-    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    alpha = check_real(alpha, "alpha", low=SCALE_RANGE[0], high=SCALE_RANGE[1])
+    beta = check_real(beta, "beta", low=SCALE_RANGE[0], high=SCALE_RANGE[1])
     base = check_real(base, "base", low=-1.0, high=1.0)
     epsilon = check_real(epsilon, "epsilon", low=0.0, allow_inf=True)
     return S, pos, neg, alpha, beta, base, epsilon
@@ -103,7 +106,7 @@ def multi_similarity_loss(embeddings, labels, *, alpha: float = 2.0, beta: float
     labels : array_like of int, shape (n,)
         Class labels.
     alpha, beta : float, default 2 and 50
-        Positive and negative scales, ``> 0``.
+        Positive and negative scales, in ``[1e-6, 1e6]``.
     base : float, default 0.5
         The similarity offset ``lambda``, in ``[-1, 1]``.
     epsilon : float, default 0.1

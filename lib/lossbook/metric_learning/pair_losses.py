@@ -38,8 +38,8 @@ def _params(kw):
     p = {**_DEFAULTS, **{k: v for k, v in kw.items() if k != "mine"}}
     p["margin"] = check_real(p["margin"], "margin", low=-1.0, high=1.0)
     p["triplet_margin"] = check_real(p["triplet_margin"], "triplet_margin", low=0.0, high=2.0)
-    p["alpha"] = check_real(p["alpha"], "alpha", low=0.0, low_open=True)
-    p["beta"] = check_real(p["beta"], "beta", low=0.0, low_open=True)
+    p["alpha"] = check_real(p["alpha"], "alpha", low=1e-6, high=1e6)
+    p["beta"] = check_real(p["beta"], "beta", low=1e-6, high=1e6)
     p["base"] = check_real(p["base"], "base", low=-1.0, high=1.0)
     p["epsilon"] = check_real(p["epsilon"], "epsilon", low=0.0, allow_inf=True)
     mine = kw.get("mine", True)
@@ -79,7 +79,8 @@ def pair_loss_from_similarity(name: str, S, labels, **params):
         Class labels.
     **params
         ``margin`` (contrastive, default 0.5), ``triplet_margin`` (default 0.1), ``alpha``, ``beta``,
-        ``base`` (default 2, 50, 0.5), ``epsilon`` and ``mine`` (multi-similarity mining, default 0.1, True).
+        ``base`` (default 2, 50, 0.5; alpha and beta in ``[1e-6, 1e6]``), ``epsilon`` and ``mine``
+        (multi-similarity mining, default 0.1, True).
 
     Returns
     -------

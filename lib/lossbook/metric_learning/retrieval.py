@@ -8,7 +8,7 @@ import numpy as np
 
 from .._rng import as_generator
 from .._torch import require_torch
-from .._validate import check_int, check_real
+from .._validate import check_array, check_choice, check_int, check_real
 from .similarity import cosine_similarity_matrix
 
 __all__ = ["RetrievalTask", "embed", "recall_at_k", "retrieval_task", "train_embedding"]
@@ -140,16 +140,19 @@ def train_embedding(loss: str, X, y, *, seed, epochs: int = 40, lr: float = 3e-3
     """
     torch = require_torch()
     from ..training import seeded, train
-    from .pair_losses import pair_loss_from_similarity
+    from .pair_losses import PAIR_LOSSES, pair_loss_from_similarity
 
+    loss = check_choice(loss, "loss", PAIR_LOSSES)
     seed = check_int(seed, "seed", low=0)
     hidden, out_dim = check_int(hidden, "hidden", low=1), check_int(out_dim, "out_dim", low=1)
-    X = np.asarray(X, dtype=np.float32)
+    X = _float32_inputs(X)
     with seeded(seed):
         model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(),
                                     torch.nn.Linear(hidden, out_dim))
 
     def loss_fn(out, target):
+        if out.shape[0] < 2:
+            return out.sum() * 0.0  # a one-sample (last) minibatch has no pairs: it contributes nothing
         U = torch.nn.functional.normalize(out, dim=1)
         return pair_loss_from_similarity(loss, (U @ U.T).clamp(-1.0, 1.0), target, **loss_params)
 
@@ -170,5 +173,17 @@ def embed(model, X) -> np.ndarray:
     ndarray, shape (n, out_dim)
     """
     torch = require_torch()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = list(model.parameters())
+    dtype = params[0].dtype if params else torch.float32
+    X = _float32_inputs(X) if dtype == torch.float32 else check_array(X, "X", ndim=2)
     with torch.no_grad():
-        return model(torch.as_tensor(np.asarray(X, dtype=np.float32))).double().numpy()
+        return model(torch.as_tensor(X).to(dtype)).double().numpy()
+
+
+def _float32_inputs(X) -> np.ndarray:
+    X = check_array(X, "X", ndim=2)
+    if X.size and np.max(np.abs(X)) > np.finfo(np.float32).max:
+        raise ValueError("X has entries beyond the float32 range of the model")
+    return X.astype(np.float32)

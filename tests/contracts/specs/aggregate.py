@@ -11,6 +11,9 @@ YBAR = Array(shape=("m",), typical=(-3.0, 3.0))
 K = Int(1, typical=(1, 6))
 K2 = Int(2, typical=(2, 6))
 GAMMA01 = Real(0.0, 1.0, low_open=True, high_open=True, typical=(0.05, 0.9))
+GAMMA_POS = Real(low=0.0, low_open=True, typical=(0.05, 3.0))
+GAMMA_RANGE = {ValueError: "gamma \\* k must differ from 1|gamma must lie in \\(0, 1\\) when"}  # documented
+MOMENT = Real(low=0.0, high=1e100, typical=(0.0, 10.0))  # simulators: documented limit
 RHO = Real(0.0, 1.0)
 R2 = Real(low=0.0, typical=(0.0, 10.0))
 EPS = Real(low=0.0, low_open=True, typical=(0.1, 10.0))
@@ -36,7 +39,7 @@ class Bags(Domain):
         neg[0] = -1
         return [Bad(None, "None"), Bad("b", "a string"), Bad(base + 0.5, "non-integer"), Bad(neg, "negative"),
                 Bad(np.append(base, 0), "one too many", any_of=("X", "n")), Bad(base[None], "2-D")] + (
-            [Bad(gap, "an unused bag index", any_of=("bag_response", "m"))] if m > 1 else [])
+            [Bad(gap, "an unused bag index")] if m > 1 else [])
 
 
 SPECS = {
@@ -55,7 +58,7 @@ SPECS = {
     "mp_resolvent_moments": fn(t=Real(low=0.0, typical=(0.0, 10.0)), q=Real(low=0.0, low_open=True,
                                                                               typical=(0.05, 5.0))),
     "fixed_point_t": fn(k=K2, gamma=GAMMA01, rho=Real(0.0, 1.0, low_open=True)),
-    "bag_regression_risk": fn(k=K, gamma=GAMMA01, rho=RHO, r2=R2, sigma2=R2, may_raise=GAMMA_K),
+    "bag_regression_risk": fn(k=K, gamma=GAMMA_POS, rho=RHO, r2=R2, sigma2=R2, may_raise=GAMMA_RANGE),
     "instance_risk_closed_form": fn(k=K, gamma=GAMMA01, r2=R2, sigma2=R2),
     "optimal_rho": fn(k=K2, gamma=GAMMA01, r2=R2, sigma2=R2),
     "dp_effective_noise": fn(k=Real(low=1.0, typical=(1.0, 10.0)), epsilon=EPS, clip=CLIP, sigma2=R2, may_inf=True),
@@ -64,13 +67,14 @@ SPECS = {
                             sigma2=R2, may_raise=GAMMA_K),
     "laplace_bag_responses": fn(y=Array(shape=("n",), typical=(-3.0, 3.0)), bags=Bags(), epsilon=EPS, clip=CLIP,
                                 seed=Seed(), dims=NMD),
-    "simulate_bag_risk": fn(k=Int(1, typical=(1, 3)), gamma=Real(0.1, 0.9), rhos=Sampled([0.0, [0.0, 0.5, 1.0]],
+    "simulate_bag_risk": fn(k=Int(1, typical=(1, 3)), gamma=GAMMA_POS, rhos=Sampled([0.0, [0.0, 0.5, 1.0]],
                                                                                          bad=([-0.5], [1.5])),
-                            d=Int(1, 10**4, typical=(2, 8)), reps=Int(1, 10**4, typical=(1, 2)), seed=Seed(),
-                            r2=R2, sigma2=R2, engine=Choice("numba", "numpy"), engines=True, weight=0.5,
-                            may_raise=GAMMA_K),
-    "simulate_dp_risk": fn(k=Int(1, typical=(1, 3)), gamma=Real(0.1, 0.9), rhos=Sampled([0.0, [0.0, 1.0]],
+                            d=Int(1, typical=(2, 8)), reps=Int(1, typical=(1, 2)), seed=Seed(),
+                            r2=MOMENT, sigma2=MOMENT, engine=Choice("numba", "numpy"), engines=True, weight=0.5,
+                            may_raise={ValueError: "gamma must lie in|exceeds the limit"}),
+    "simulate_dp_risk": fn(k=Int(1, typical=(1, 3)), gamma=GAMMA01, rhos=Sampled([0.0, [0.0, 1.0]],
                                                                                         bad=([-0.5], [1.5])),
-                           epsilon=EPS, clip=CLIP, d=Int(1, 10**4, typical=(2, 8)), reps=Int(1, 10**4, typical=(1, 2)),
-                           seed=Seed(), r2=R2, sigma2=R2, weight=0.5, may_raise=GAMMA_K),
+                           epsilon=EPS, clip=CLIP, d=Int(1, typical=(2, 8)), reps=Int(1, typical=(1, 2)),
+                           seed=Seed(), r2=MOMENT, sigma2=MOMENT, weight=0.5,
+                           may_raise={ValueError: "exceeds the limit"}),
 }

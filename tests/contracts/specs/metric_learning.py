@@ -5,9 +5,11 @@ from contracts_dsl import (
     CONSTANT,
     RESULT,
     Array,
+    Bad,
     Bool,
     Choice,
     Const,
+    Domain,
     Int,
     Labels,
     Mapped,
@@ -17,6 +19,7 @@ from contracts_dsl import (
     Seed,
     fn,
 )
+from hypothesis import strategies as st
 
 from lossbook.metric_learning import PAIR_LOSSES, cosine_similarity_matrix
 
@@ -42,10 +45,23 @@ def _cos(E):
 
 
 EMB = Mapped(Array(shape=("n", "d"), typical=(-3.0, 3.0)), _nonzero_rows, bad=(np.zeros((2, 2)),))
-LABELS = Labels(("n",), "c")
+class AnyLabels(Domain):
+    """Integer class labels, any integers (documented): drawn from ``0..c-1`` shifted by a drawn offset."""
+
+    def valid(self, draw, a):
+        y = np.asarray(Labels(("n",), "c").valid(draw, a))
+        return y + draw(st.sampled_from([0, -3, 10**6]))
+
+    def invalid(self, a, name):
+        n = a["n"]
+        return [Bad(None, "None"), Bad("y", "a string"), Bad(np.full(n, 0.5), "non-integer labels"),
+                Bad(np.zeros((n, 1), dtype=int), "2-D labels")]
+
+
+LABELS = AnyLabels()
 S = Mapped(EMB, _cos, bad=(np.full((2, 2), 1.5), np.zeros((2, 3))))
 S_TORCH = Mapped(EMB, lambda E: _tensor(_cos(E)), bad=(np.eye(2), [[1.0, 0.0], [0.0, 1.0]]))
-SCALE = Real(low=0.0, low_open=True, typical=(0.1, 100.0))
+SCALE = Real(1e-6, 1e6, typical=(0.1, 100.0))  # documented range
 BASE = Real(-1.0, 1.0)
 EPSILON = Real(low=0.0, typical=(0.0, 1.0))
 
@@ -64,7 +80,7 @@ def _linear(a):
 SPECS = {
     "PAIR_LOSSES": CONSTANT,
     "RetrievalTask": RESULT,
-    "l2_normalize": fn(embeddings=EMB, name=Sampled(["embeddings", "E"]), dims=ND),
+    "l2_normalize": fn(embeddings=EMB, name=Sampled(["embeddings"]), dims=ND),
     "cosine_similarity_matrix": fn(embeddings=EMB, dims=ND),
     "pair_masks": fn(labels=LABELS, dims=ND),
     "multi_similarity_loss": fn(embeddings=EMB, labels=LABELS, alpha=SCALE, beta=SCALE, base=BASE, epsilon=EPSILON,
