@@ -206,7 +206,8 @@ def instance_loss(theta, X, bag_response, bags) -> float:
     """
     X, bags, ybar, _, _ = _bag_stats(X, bags, bag_response)
     theta = _theta(theta, X.shape[1])
-    r = ybar[bags] - X @ theta
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = ybar[bags] - X @ theta
     return _mean_square(r, None, r.shape[0])
 
 
@@ -239,7 +240,8 @@ def within_bag_penalty(theta, X, bags) -> float:
     X, bags, m, _ = _prepare(X, bags)
     theta = _theta(theta, X.shape[1])
     Sx, _, cnt = _bag_sums_numpy(X, np.zeros(X.shape[0]), bags, m)
-    r = (X - (Sx / cnt[:, None])[bags]) @ theta
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = (X - (Sx / cnt[:, None])[bags]) @ theta
     return _mean_square(r, None, r.shape[0])
 
 

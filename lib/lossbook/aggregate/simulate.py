@@ -55,7 +55,10 @@ def _sizes(k, gamma, d):
     k = check_int(k, "k", low=1)
     gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
     d = check_int(d, "d", low=1)
-    m = max(1, int(round(d / (gamma * k))))
+    with np.errstate(over="ignore"):
+        m_real = d / (gamma * k)
+    check_size(m_real * k * d, "n * d (n = m k, m = d / (gamma k))")  # also refuses m_real = inf
+    m = max(1, int(round(m_real)))
     if gamma < 1.0:
         m = max(m, d // k + 1)  # a target d/n below 1 keeps n > d after rounding m
     check_size(m * k * d, "n * d (n = m k, m = d / (gamma k))")
@@ -139,15 +142,15 @@ def simulate_bag_risk(k, gamma, rhos, *, d=200, reps=10, seed: SeedLike, r2=1.0,
     >>> bool(sim.bias[0, 0] < 1e-20)          # bag-level least squares is unbiased when m > d
     True
     """
-    k, gamma, d, m, n = _sizes(k, gamma, d)
     grid = _rho_grid(rhos)
     reps = check_int(reps, "reps", low=1)
     r2 = check_real(r2, "r2", low=0.0, high=MAX_MOMENT)
     sigma2 = check_real(sigma2, "sigma2", low=0.0, high=MAX_MOMENT)
     engine = check_choice(engine, "engine", ENGINES)
+    rng = as_generator(seed)
+    k, gamma, d, m, n = _sizes(k, gamma, d)
     if k > 1 and np.any(grid > 0) and gamma >= 1.0:
         raise ValueError(f"gamma must lie in (0, 1) when some rho > 0 and k > 1, got {gamma!r}")
-    rng = as_generator(seed)
     kern = _bag_sums_numba if engine == "numba" else _bag_sums_numpy
     bias = np.empty((reps, grid.size))
     var = np.empty_like(bias)
@@ -256,13 +259,13 @@ def simulate_dp_risk(k, gamma, rhos, *, epsilon, clip, d=200, reps=10, seed: See
     (2, 1)
     """
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, low_open=True, high_open=True)
-    k, gamma, d, m, n = _sizes(k, gamma, d)
     grid = _rho_grid(rhos)
     reps = check_int(reps, "reps", low=1)
     r2 = check_real(r2, "r2", low=0.0, high=MAX_MOMENT)
     sigma2 = check_real(sigma2, "sigma2", low=0.0, high=MAX_MOMENT)
     epsilon, clip = check_privacy(epsilon, clip)
     rng = as_generator(seed)
+    k, gamma, d, m, n = _sizes(k, gamma, d)
     risk = np.empty((reps, grid.size))
     for r in range(reps):
         theta0, X, eps, bags = _draw(rng, n, d, m, k, r2, sigma2)

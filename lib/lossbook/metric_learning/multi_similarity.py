@@ -110,7 +110,7 @@ def multi_similarity_loss(embeddings, labels, *, alpha: float = 2.0, beta: float
     base : float, default 0.5
         The similarity offset ``lambda``, in ``[-1, 1]``.
     epsilon : float, default 0.1
-        Mining margin, ``>= 0`` (see :func:`multi_similarity_mine`).
+        Mining margin, ``>= 0``; ``inf`` keeps every pair (see :func:`multi_similarity_mine`).
     mine : bool, default True
         Apply the miner; ``False`` keeps every pair.
 
@@ -158,6 +158,8 @@ def multi_similarity_pair_weights(embeddings, labels, *, alpha: float = 2.0, bet
     True
     """
     S, pos, neg, alpha, beta, base, epsilon = _check(embeddings, labels, alpha, beta, base, epsilon)
+    if not isinstance(mine, bool | np.bool_):
+        raise TypeError(f"mine must be a bool, got {type(mine).__name__}")
     kp, kn = _mine(S, pos, neg, epsilon) if mine else (pos, neg)
     n = S.shape[0]
     xp, xn = -alpha * (S - base), beta * (S - base)

@@ -9,7 +9,7 @@ import numpy as np
 from .._rng import as_generator
 from .._torch import require_torch
 from .._validate import check_array, check_choice, check_int, check_real
-from .similarity import cosine_similarity_matrix
+from .similarity import cosine_similarity_matrix, pair_masks
 
 __all__ = ["RetrievalTask", "embed", "recall_at_k", "retrieval_task", "train_embedding"]
 
@@ -43,6 +43,7 @@ def recall_at_k(embeddings, labels, k: int = 1) -> float:
     y = np.asarray(labels)
     if y.shape != (n,):
         raise ValueError(f"labels must have shape ({n},) to match embeddings, got {y.shape}")
+    pair_masks(y)  # integer labels only (TypeError naming labels)
     k = check_int(k, "k", low=1, high=max(n - 1, 1))
     if n < 2:
         raise ValueError("recall_at_k needs at least 2 samples")
@@ -127,9 +128,11 @@ def train_embedding(loss: str, X, y, *, seed, epochs: int = 40, lr: float = 3e-3
     y : array_like of int, shape (n,)
         Labels.
     seed : int
-        Initialisation and minibatch order.
+        Initialisation and minibatch order, in ``[0, 2**63 - 1]``.
     epochs, lr, batch_size, hidden, out_dim
-        Training set-up (defaults calibrated on :func:`retrieval_task`'s defaults only).
+        Training set-up (defaults calibrated on :func:`retrieval_task`'s defaults only): ``epochs`` in
+        ``[1, 1e7]``, ``lr`` in ``(0, 1e30]``, ``batch_size >= 2`` (a last minibatch of one sample is skipped:
+        it has no pairs), ``hidden, out_dim >= 1``.
     **loss_params
         Passed to :func:`~lossbook.metric_learning.pair_loss_from_similarity`.
 
@@ -143,8 +146,14 @@ def train_embedding(loss: str, X, y, *, seed, epochs: int = 40, lr: float = 3e-3
     from .pair_losses import PAIR_LOSSES, pair_loss_from_similarity
 
     loss = check_choice(loss, "loss", PAIR_LOSSES)
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or y_arr.dtype.kind not in "iu":
+        raise TypeError(f"y must be a 1-d array of integer labels, got dtype={y_arr.dtype}, shape {y_arr.shape}")
     seed = check_int(seed, "seed", low=0)
     hidden, out_dim = check_int(hidden, "hidden", low=1), check_int(out_dim, "out_dim", low=1)
+    check_int(epochs, "epochs", low=1, high=10**7)
+    check_real(lr, "lr", low=0.0, low_open=True, high=1e30)
+    check_int(batch_size, "batch_size", low=2)
     X = _float32_inputs(X)
     with seeded(seed):
         model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(),

@@ -137,6 +137,7 @@ def similarity_gradient(loss_of_s: Callable, embeddings, labels) -> np.ndarray:
     y = np.asarray(labels)
     if y.shape != (S.shape[0],):
         raise ValueError(f"labels must have shape ({S.shape[0]},), got {y.shape}")
+    pair_masks(y)  # integer labels only (TypeError naming labels)
     out = loss_of_s(S, torch.as_tensor(y))
     if not torch.is_tensor(out) or out.numel() != 1:
         raise TypeError("loss_of_s must return a scalar torch tensor")

@@ -17,7 +17,7 @@ MOMENT = Real(low=0.0, high=1e100, typical=(0.0, 10.0))  # simulators: documente
 RHO = Real(0.0, 1.0)
 R2 = Real(low=0.0, typical=(0.0, 10.0))
 EPS = Real(low=0.0, low_open=True, typical=(0.1, 10.0))
-CLIP = Real(low=0.0, low_open=True, high=lambda a: 1e100 * a["epsilon"], typical=(0.1, 10.0))  # documented
+CLIP = Real(low=0.0, low_open=True, high=lambda a: min(1e100 * float(a["epsilon"]), 1.7e308), typical=(0.1, 10.0))
 GAMMA_K = {ValueError: "gamma \\* k must differ from 1"}  # documented excluded point gamma k = 1
 
 
@@ -48,9 +48,9 @@ SPECS = {
     "DPBagSizeCurve": RESULT,
     "DPSimulation": RESULT,
     "OptimalRho": RESULT,
-    "bag_loss": fn(theta=THETA, X=X, bag_response=YBAR, bags=Bags(), dims=NMD),
-    "instance_loss": fn(theta=THETA, X=X, bag_response=YBAR, bags=Bags(), dims=NMD),
-    "within_bag_penalty": fn(theta=THETA, X=X, bags=Bags(), dims=NMD),
+    "bag_loss": fn(theta=THETA, X=X, bag_response=YBAR, bags=Bags(), dims=NMD, may_inf=True),
+    "instance_loss": fn(theta=THETA, X=X, bag_response=YBAR, bags=Bags(), dims=NMD, may_inf=True),
+    "within_bag_penalty": fn(theta=THETA, X=X, bags=Bags(), dims=NMD, may_inf=True),
     "bag_means": fn(X=X, y=Array(shape=("n",), typical=(-3.0, 3.0)), bags=Bags(),
                     engine=Choice("numba", "numpy"), dims=NMD, engines=True),
     "fit_interpolating": fn(X=X, bag_response=YBAR, bags=Bags(), rho=RHO, dims=NMD,

@@ -63,7 +63,7 @@ S = Mapped(EMB, _cos, bad=(np.full((2, 2), 1.5), np.zeros((2, 3))))
 S_TORCH = Mapped(EMB, lambda E: _tensor(_cos(E)), bad=(np.eye(2), [[1.0, 0.0], [0.0, 1.0]]))
 SCALE = Real(1e-6, 1e6, typical=(0.1, 100.0))  # documented range
 BASE = Real(-1.0, 1.0)
-EPSILON = Real(low=0.0, typical=(0.0, 1.0))
+EPSILON = Real(low=0.0, allow_inf=True, typical=(0.0, 1.0))  # documented: inf keeps every pair
 
 
 def _sum_loss(a):
@@ -102,7 +102,9 @@ SPECS = {
                          noise=Real(low=0.0, typical=(0.0, 1.0)), seed=Seed()),
     "embed": fn(model=Obj(_linear), X=Array(shape=("n", 3), typical=(-3.0, 3.0)), dims=ND),
     "train_embedding": fn(loss=Choice(*PAIR_LOSSES), X=Array(shape=("n", 3), typical=(-3.0, 3.0)),
-                          y=LABELS, seed=Seed(), epochs=Int(1, typical=(1, 2)),
-                          lr=Real(low=0.0, low_open=True, typical=(1e-4, 1e-2)), batch_size=Int(2, typical=(2, 6)),
+                          y=LABELS, seed=Sampled([0, 1, 2**63 - 1], bad=(-1, 1.5, "s")),
+                          epochs=Int(1, typical=(1, 2)),
+                          lr=Real(low=0.0, low_open=True, high=1e30, typical=(1e-4, 1e-2)),
+                          batch_size=Int(2, typical=(2, 6)),
                           hidden=Int(1, typical=(1, 8)), out_dim=Int(1, typical=(1, 4)), dims=ND, weight=0.3),
 }
