@@ -58,7 +58,7 @@ def test_horizon_grid_and_bad_arguments():
     assert horizon_grid(2e3, 2e3) == []
     with pytest.raises(ValueError, match="k_min"):
         horizon_grid(10, 1)
-    with pytest.raises(ValueError, match="learner must be one of"):
+    with pytest.raises(ValueError, match="name must be one of"):
         make_learner("A3")
     with pytest.raises(ValueError, match=r"\[c_eta, c_beta, c_gamma\]"):
         make_learner("A1", {"A1": [1.0]})

@@ -274,6 +274,7 @@ def policy_values(mdp: LinearMDP, pi, ell) -> tuple[np.ndarray, np.ndarray]:
     -------
     V : ndarray, shape (H, S)
     Q : ndarray, shape (H, S, A)
+        Entries are ``inf`` only where the true value exceeds the float range (losses near the float limit).
 
     Examples
     --------
@@ -288,9 +289,10 @@ def policy_values(mdp: LinearMDP, pi, ell) -> tuple[np.ndarray, np.ndarray]:
     H, S, A = mdp.H, mdp.S, mdp.A
     V = np.zeros((H + 1, S))
     Q = np.zeros((H, S, A))
-    for h in range(H - 1, -1, -1):
-        Q[h] = ell[h] + mdp.P[h] @ V[h + 1]
-        V[h] = np.sum(pi[h] * Q[h], axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf only where the true values exceed the float range
+        for h in range(H - 1, -1, -1):
+            Q[h] = ell[h] + mdp.P[h] @ V[h + 1]
+            V[h] = np.sum(pi[h] * Q[h], axis=-1)
     return V[:H], Q
 
 

@@ -304,6 +304,12 @@ def negative_estimate_probability(mdp: LinearMDP, pi, ell, eta: float, gamma: fl
     float
         In ``[0, 1]``.
 
+    Raises
+    ------
+    ValueError
+        for bad arguments (``ell`` outside ``[0, 1]``, ``H != 1``), or ``gamma = 0`` with a (numerically)
+        singular covariance of the policy.
+
     Examples
     --------
     >>> from lossbook.regret import make_linear_mdp, uniform_policy
@@ -316,6 +322,8 @@ def negative_estimate_probability(mdp: LinearMDP, pi, ell, eta: float, gamma: fl
         raise ValueError(f"mdp must have horizon H = 1 (the event is computed exactly only there), got H = {mdp.H}")
     pi = _check_policy(mdp, pi)
     ell = _check_table(mdp, ell, "ell")
+    if np.any(ell < 0) or np.any(ell > 1):
+        raise ValueError("ell must lie in [0, 1] (the closed form uses losses in [0, 1])")
     eta = check_real(eta, "eta", low=0.0, low_open=True)
     gamma = check_real(gamma, "gamma", low=0.0)
     Sig = feature_covariance(mdp, pi)[0] + gamma * np.eye(mdp.d)

@@ -99,7 +99,9 @@ def fit_regret_slope(
         raise ValueError(f"level must lie in (0, 1), got {level}")
     mean = R.mean(axis=1)
     if np.any(mean <= 0):
-        raise ValueError("the mean regret must be positive at every K to take logs")
+        raise ValueError("regrets must have a positive mean over seeds at every K (to take logs)")
+    if not isinstance(log_correct, bool | np.bool_):
+        raise TypeError(f"log_correct must be a bool, got {type(log_correct).__name__}")
     x = np.log(K)
     corr = 0.5 * np.log(np.log(K)) if log_correct else 0.0
     if log_correct and np.any(K <= 1):
@@ -155,9 +157,14 @@ def regret_grid(learner, mdp: LinearMDP, schedule, K_values, seeds) -> np.ndarra
     if not hasattr(learner, "run"):
         raise TypeError(f"learner must have a run(mdp, schedule, K, *, seed) method, got {type(learner).__name__}")
     Ks = [check_int(K, "K_values[i]", low=1) for K in np.atleast_1d(K_values).tolist()]
-    seed_list = list(seeds)
+    if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of non-negative ints, got {seeds!r}")
+    seed_list = [check_int(s, "seeds[i]", low=0) for s in seeds]
     if not seed_list or not Ks:
         raise ValueError("K_values and seeds must be non-empty")
+    K_total = np.shape(schedule)[0] if np.ndim(schedule) == 3 else None
+    if K_total is not None and max(Ks) > K_total:
+        raise ValueError(f"K_values must not exceed the schedule's {K_total} episodes, got max {max(Ks)}")
     return np.array([[learner.run(mdp, schedule, K, seed=s).pseudo_regret for s in seed_list] for K in Ks])
 
 
@@ -205,7 +212,16 @@ def tune_constants(learner_cls: type, mdp: LinearMDP, schedule, K0: int, *, c_et
     >>> len(table)
     2
     """
+    if not callable(learner_cls):
+        raise TypeError(f"learner_cls must be a learner class, got {type(learner_cls).__name__}")
     K0 = check_int(K0, "K0", low=1)
+    for grid, nm, lo_open in ((c_eta_grid, "c_eta_grid", True), (c_beta_grid, "c_beta_grid", False)):
+        if isinstance(grid, str | bytes) or not hasattr(grid, "__iter__"):
+            raise TypeError(f"{nm} must be a sequence of floats, got {grid!r}")
+        for v in grid:
+            check_real(v, f"{nm}[i]", low=0.0, low_open=lo_open)
+    if np.ndim(schedule) == 3 and K0 > np.shape(schedule)[0]:
+        raise ValueError(f"K0 must not exceed the schedule's {np.shape(schedule)[0]} episodes, got {K0}")
     table = {}
     for ce in c_eta_grid:
         for cb in c_beta_grid:

@@ -58,7 +58,8 @@ def _log_barrier_rows_numba(C, eta):
 
 
 def _log_barrier_rows_numpy(C, eta):
-    z = eta * (C - C.min(axis=1, keepdims=True))
+    with np.errstate(over="ignore"):  # eta (L - min L) beyond the float range: that action's weight is 0, as in numba
+        z = eta * (C - C.min(axis=1, keepdims=True))
     mu = np.ones((C.shape[0], 1))
     for _ in range(200):
         r = 1.0 / (z + mu)

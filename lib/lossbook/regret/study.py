@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._validate import check_int
+from .._validate import check_int, check_real
 from .env import make_linear_mdp, make_loss_schedule
 from .experiments import fit_regret_slope
 from .learners import (
@@ -97,16 +97,24 @@ def make_learner(name: str, constants: Mapping | None = None):
     >>> make_learner("A2-plugin").mode
     'plugin'
     """
-    if name not in _CLASSES:
-        raise ValueError(f"learner must be one of {SLOPE_LEARNERS}, got {name!r}")
+    return _make_learner(name, constants, "name")
+
+
+def _make_learner(name, constants, arg: str):
+    """:func:`make_learner`, with errors naming the caller's argument ``arg`` (``learners``, ``learner``)."""
+    if not isinstance(name, str) or name not in _CLASSES:
+        raise ValueError(f"{arg} must be one of {SLOPE_LEARNERS}, got {name!r}")
     constants = default_constants() if constants is None else constants
     if not isinstance(constants, Mapping) or name not in constants:
         raise ValueError(f"constants must map {name!r} to [c_eta, c_beta, c_gamma]")
     c = constants[name]
-    if len(c) != 3:
+    if isinstance(c, str | bytes) or not hasattr(c, "__len__") or len(c) != 3:
         raise ValueError(f"constants[{name!r}] must be [c_eta, c_beta, c_gamma], got {c!r}")
+    c_eta = check_real(c[0], f"constants[{name!r}][0] (c_eta)", low=0.0, low_open=True)
+    c_beta = check_real(c[1], f"constants[{name!r}][1] (c_beta)", low=0.0)
+    c_gamma = check_real(c[2], f"constants[{name!r}][2] (c_gamma)", low=0.0, low_open=True)
     cls, kw = _CLASSES[name]
-    return cls(float(c[0]), float(c[1]), float(c[2]), **kw)
+    return cls(c_eta, c_beta, c_gamma, **kw)
 
 
 def _instance(instance: Mapping | None):
@@ -151,11 +159,17 @@ def slope_study_point(learner: str, K: int, seed: int, *, constants: Mapping | N
     (['comparator_loss', 'pseudo_regret'], True)
     """
     K = check_int(K, "K", low=1)
-    algo = make_learner(learner, constants)
+    algo = _make_learner(learner, constants, "learner")
     mdp, inst = _instance(instance)
     theta = make_loss_schedule(mdp, K, inst["schedule"], seed=inst["schedule_seed"])
     run = algo.run(mdp, theta, K, seed=seed)
     return {"pseudo_regret": float(run.pseudo_regret), "comparator_loss": float(run.comparator_loss)}
+
+
+def _check_horizons(K_values) -> list[int]:
+    if isinstance(K_values, str | bytes) or not hasattr(K_values, "__len__") or len(K_values) == 0:
+        raise TypeError(f"K_values must be a non-empty sequence of ints, got {K_values!r}")
+    return [check_int(K, "K_values[i]", low=1) for K in K_values]
 
 
 def horizon_grid(k_min: float = 1e3, k_max: float = 1e7) -> list[int]:
@@ -175,8 +189,10 @@ def horizon_grid(k_min: float = 1e3, k_max: float = 1e7) -> list[int]:
     >>> horizon_grid(1e3, 1e5)
     [1000, 3000, 10000, 30000, 100000]
     """
+    k_min = check_real(k_min, "k_min", low=1.0)
+    k_max = check_real(k_max, "k_max", low=1.0)
     if not (math.isfinite(k_min) and math.isfinite(k_max) and 1 <= k_min <= k_max):
-        raise ValueError(f"need 1 <= k_min <= k_max (finite), got k_min={k_min!r}, k_max={k_max!r}")
+        raise ValueError(f"k_min and k_max need 1 <= k_min <= k_max (finite), got k_min={k_min!r}, k_max={k_max!r}")
     out = []
     for j in range(int(math.floor(math.log10(k_min))), int(math.floor(math.log10(k_max))) + 1):
         out += [m * 10**j for m in (1, 3) if k_min <= m * 10**j <= k_max]
@@ -208,8 +224,9 @@ def slope_study(K_values: Sequence[int], seeds: Sequence[int], *, learners: Sequ
     """
     from lossbook.sweep import run_sweep
 
+    K_values = _check_horizons(K_values)
     for name in learners:
-        make_learner(name, constants)  # validates names and constants before any work
+        _make_learner(name, constants, "learners")  # validates names and constants before any work
     fixed = {"constants": {k: list(map(float, v)) for k, v in (constants or default_constants()).items()},
              "instance": dict(SLOPE_INSTANCE if instance is None else instance)}
     return run_sweep(slope_study_point, {"learner": list(learners), "K": [int(k) for k in K_values]}, seeds,
@@ -233,12 +250,15 @@ def regret_matrix(table, learner: str, K_values: Sequence[int], seeds: Sequence[
     ndarray
         Ready for :func:`~lossbook.regret.fit_regret_slope`.
     """
+    if not hasattr(table, "columns") or not {"learner", "K", "seed", "pseudo_regret"} <= set(table.columns):
+        raise TypeError("table must be a pandas DataFrame with columns learner, K, seed, pseudo_regret "
+                        f"(from slope_study or load_sweep), got {type(table).__name__}")
     sub = table[table["learner"] == learner].set_index(["K", "seed"])["pseudo_regret"]
     out = np.empty((len(K_values), len(seeds)))
     for i, K in enumerate(K_values):
         for j, s in enumerate(seeds):
             if (K, s) not in sub.index:
-                raise ValueError(f"table has no row for learner={learner!r}, K={K}, seed={s}")
+                raise ValueError(f"table has no row for learner={learner!r}, K_values entry {K}, seeds entry {s}")
             out[i, j] = sub.loc[(K, s)]
     return out
 
@@ -271,6 +291,9 @@ def estimate_cost(K_values: Sequence[int], n_seeds: int, learners: Sequence[str]
         Extrapolated CPU seconds.
     """
     n_seeds = check_int(n_seeds, "n_seeds", low=1)
+    K_values = _check_horizons(K_values)
+    for name in learners:
+        _make_learner(name, constants, "learners")  # validates names and constants before any timing
     per_episode = {}
     for name in learners:
         slope_study_point(name, 2_000, 0, constants=constants)  # compiles the kernel

@@ -14,6 +14,7 @@ from contracts_dsl import (
     Const,
     Domain,
     Int,
+    Mapped,
     Obj,
     ProbVectors,
     Real,
@@ -54,7 +55,7 @@ MDP = Obj(lambda a: _mdp_cached())
 MDP1 = Obj(lambda a: _mdp_cached(1))
 SCHEDULE = Obj(lambda a: _schedule_cached(), bad=(None, "x", np.zeros((2, 2))))
 PI = ProbVectors(SHAPE)
-ELL = Array(shape=SHAPE, low=0.0, high=1.0, typical=(0.0, 1.0))
+ELL = Array(shape=SHAPE, typical=(0.0, 1.0))  # any real losses (documented: no range)
 ETA = Real(low=0.0, low_open=True, typical=(1e-3, 10.0))
 CONSTS = {"c_eta": Real(low=0.0, low_open=True, typical=(0.1, 100.0)),
           "c_beta": Real(low=0.0, typical=(0.0, 1.0)),
@@ -82,7 +83,7 @@ class PSDSamples(Domain):
 def _beta_max(a):
     s = a["samples"]
     top = max((np.linalg.norm(x, 2) for x in s), default=0.0)
-    return 1.0 / (a["gamma"] + top) if a["gamma"] + top > 0 else 1.0
+    return 1.0 / (a["gamma"] + top) if a["gamma"] + top > 0 else None  # no contraction constraint
 
 
 SPECS = {
@@ -101,7 +102,7 @@ SPECS = {
     "uniform_policy": fn(mdp=MDP),
     "occupancy": fn(mdp=MDP, pi=PI),
     "feature_covariance": fn(mdp=MDP, pi=PI),
-    "policy_values": fn(mdp=MDP, pi=PI, ell=ELL),
+    "policy_values": fn(mdp=MDP, pi=PI, ell=ELL, may_inf=True),
     "best_fixed_policy": fn(mdp=MDP, ell_cum=Array(shape=SHAPE, typical=(0.0, 30.0))),
     "estimator_means": fn(mdp=MDP, pi=PI, ell=ELL, gamma=Real(low=0.0, typical=(0.0, 1.0)),
                           may_raise={ValueError: "singular"}),
@@ -127,15 +128,19 @@ SPECS = {
     "make_loss_schedule": fn(mdp=MDP, K=Int(1, typical=(1, 20)), kind=Choice("switch", "drift", "stationary"),
                              block=Int(1, typical=(1, 10)), amp=Real(0.0, 1.0), seed=Seed()),
     "uniform_policy_regret": fn(mdp=MDP, schedule=SCHEDULE, K=Int(1, 30, typical=(1, 30))),
-    "horizon_grid": fn(k_min=Real(1.0, 1e6, typical=(1.0, 1e4)),
-                       k_max=Real(lambda a: a["k_min"], 1e7, typical=(1.0, 1e6))),
-    "fit_regret_slope": fn(K_values=Sampled([[10, 100, 1000], np.array([5.0, 50.0])], bad=([10], [10, 10], [-1, 2])),
-                           regrets=Array(shape=(lambda a: len(a["K_values"]), "s"), low=0.0, low_open=True,
-                                         typical=(0.1, 100.0)),
+    "horizon_grid": fn(k_min=Real(low=1.0, typical=(1.0, 1e4)),
+                       k_max=Real(lambda a: a["k_min"], typical=(1.0, 1e6))),
+    "fit_regret_slope": fn(K_values=Sampled([[10, 100, 1000], np.array([5.0, 50.0, 500.0])],
+                                            bad=([10, 10, 100], [-1, 2, 3])),
+                           # regrets of any sign, positive mean per K (documented): |x| + 1e-3 of a drawn array
+                           regrets=Mapped(Array(shape=(lambda a: len(a["K_values"]), "s"), typical=(0.1, 100.0)),
+                                          lambda x: np.abs(np.asarray(x, dtype=float)) + 1e-3,
+                                          bad=(np.full((3, 2), -1.0),)),
                            n_boot=Int(10, typical=(10, 30)), level=Real(0.0, 1.0, low_open=True, high_open=True),
                            log_correct=Bool(), seed=Seed(), dims={"s": (1, 4)}),
-    "make_learner": fn(name=Choice(*SLOPE_LEARNERS), constants=Sampled([None, {"A1": [1.0, 0.0, 1.0]}],
-                                                                        bad=("c", {"A1": [-1.0, 0.0, 1.0]}))),
+    "make_learner": fn(name=Choice(*SLOPE_LEARNERS),
+                       constants=Sampled([None, lambda a: {a["name"]: [1.0, 0.0, 1.0]}],
+                                         bad=("c", {n: [-1.0, 0.0, 1.0] for n in SLOPE_LEARNERS}))),
     "regret_grid": fn(learner=Obj(lambda a: LogBarrierPolicyOptimizer()), mdp=MDP, schedule=SCHEDULE,
                       K_values=Sampled([[5, 10], (3,)], bad=([0], [31], "K")),
                       seeds=Sampled([[0], (0, 1)], bad=([-1], "s")), weight=0.5),
