@@ -91,7 +91,7 @@ def night_scene(size: int = 128, n_lights: int = 6, *, light_level: float = 20.0
     size : int, default 128
         Side length, in ``[16, 2048]``.
     n_lights : int, default 6
-        Number of lights, in ``[0, 100]``; they are placed at least 12 pixels from the border.
+        Number of lights, in ``[0, 100]``; they are placed at least ``min(12, size // 4)`` pixels from the border.
     light_level : float, default 20
         Peak radiance of a light relative to the sensor's full well 1 (so lights saturate after blur when the
         blurred peak exceeds 1), in ``(0, 1e6]``.
@@ -121,7 +121,9 @@ def night_scene(size: int = 128, n_lights: int = 6, *, light_level: float = 20.0
         r0, c0 = rng.integers(0, size - 4, size=2)
         h, w = rng.integers(4, max(5, size // 3), size=2)
         x[r0:r0 + h, c0:c0 + w] = rng.uniform(0.05, 0.25)
-    lights = rng.integers(12, size - 12, size=(n_lights, 2)) if n_lights else np.zeros((0, 2), dtype=np.int64)
+    margin = min(12, size // 4)
+    lights = (rng.integers(margin, size - margin, size=(n_lights, 2)) if n_lights
+              else np.zeros((0, 2), dtype=np.int64))
     rr, cc = np.mgrid[0:size, 0:size]
     for r, c in lights:
         x += light_level * np.exp(-((rr - r) ** 2 + (cc - c) ** 2) / (2 * 0.8**2))
@@ -153,10 +155,11 @@ def blur(x, k) -> np.ndarray:
     """
     x = check_array(x, "x", ndim=2)
     check_size(x.size, "x.size")
+    K = psf_to_otf(k, x.shape)  # validates k first
     scale = float(np.max(np.abs(x))) if x.size else 0.0
     if scale == 0.0:
         return np.zeros_like(x)
-    return scale * np.fft.irfft2(psf_to_otf(k, x.shape) * np.fft.rfft2(x / scale), s=x.shape)
+    return scale * np.fft.irfft2(K * np.fft.rfft2(x / scale), s=x.shape)
 
 
 def cmos_noise(v, *, exposure: float = 200.0, read_std: float = 0.01, row_std: float = 0.02,
@@ -303,6 +306,7 @@ def ring_energy(err, centers, r_in: float = 3.0, r_out: float = 10.0) -> float:
     Returns
     -------
     float
+        ``inf`` only when the true value exceeds the float range.
 
     Raises
     ------
@@ -329,4 +333,7 @@ def ring_energy(err, centers, r_in: float = 3.0, r_out: float = 10.0) -> float:
         raise ValueError("the annuli contain no pixel of err (centres outside or radii too small)")
     e = err[mask]
     top = float(np.max(np.abs(e)))
-    return 0.0 if top == 0.0 else float(top * top * np.mean((e / top) ** 2))
+    if top == 0.0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(top * (top * np.mean((e / top) ** 2)))
