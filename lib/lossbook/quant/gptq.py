@@ -454,7 +454,8 @@ def gptq_quantize(W, H, bits, *, damp: float = 0.01, block_size: int = 128,
         Working precision of the factorisation and the column loop (the PSD check of ``H`` and the sums of squared
         errors are float64 in both). ``Q`` is returned in this dtype, ``column_loss`` and ``U_diag`` in float64.
         In float32 the Hessian is normalised by the mean of its diagonal first, so any float64 scale works.
-        float32 is about twice as fast; its layer loss relative to float64 is measured in the chapter *BAQ*.
+        float32 is faster (``make bench`` times both); its layer loss relative to float64 is measured in the
+        chapter *BAQ*.
     engine : {"numba", "numpy"}
         The compiled kernel, or its pure-NumPy reference (same operations, bit-identical, slow).
 
