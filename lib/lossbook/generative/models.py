@@ -266,7 +266,7 @@ def fit_logistic_regression(X, y, n_classes: int, C: float = 1.0, max_iter: int 
     n_classes : int
         ``K >= 2``.
     C : float
-        Inverse penalty strength, in ``(0, 1e12]``.
+        Inverse penalty strength, in ``[1e-12, 1e12]``.
     max_iter : int
         L-BFGS iteration limit, ``1..100000``.
     tol : float
@@ -290,7 +290,7 @@ def fit_logistic_regression(X, y, n_classes: int, C: float = 1.0, max_iter: int 
     ([0, 0, 1, 1], True)
     """
     X, y, K, _ = _xy(X, y, n_classes, MAX_X_LR)
-    C = check_real(C, "C", low=0.0, low_open=True, high=1e12)
+    C = check_real(C, "C", low=1e-12, high=1e12)
     max_iter = check_int(max_iter, "max_iter", low=1, high=100_000)
     tol = check_real(tol, "tol", low=0.0, high=1.0, high_open=True)
     m, n = X.shape

@@ -17,7 +17,7 @@ __all__ = ["LearningCurves", "learning_curves", "mixture_bayes_error", "mixture_
 #: class-mean exponent limit: class k >= 1 has mean 2^(k-1), so K - 2 <= 60 keeps it exact
 MAX_MIXTURE_CLASSES = 62
 #: feature-dimension limit of the mixture helpers
-MAX_FEATURES = 10**6
+MAX_FEATURES = 10**5
 
 
 def _check_mixture(n, n_classes, signal):
@@ -38,7 +38,7 @@ def mixture_params(n: int, n_classes: int, signal: float = 1.0) -> tuple[np.ndar
     Parameters
     ----------
     n : int
-        Feature dimension, ``1..1e6``.
+        Feature dimension, ``1..1e5``.
     n_classes : int
         ``K`` in ``2..62``.
     signal : float
@@ -60,6 +60,7 @@ def mixture_params(n: int, n_classes: int, signal: float = 1.0) -> tuple[np.ndar
     ([-1.0, 1.0, 2.0], [4.0, 4.0, 1.0, 1.0])
     """
     n, K, signal = _check_mixture(n, n_classes, signal)
+    check_size(K * n, "n_classes * n", limit=10**7)
     levels = np.array([-1.0] + [2.0 ** (k - 1) for k in range(1, K)]) * signal
     means = np.repeat(levels[:, None], n, axis=1)
     variances = np.ones(n)
@@ -79,7 +80,7 @@ def mixture_bayes_error(n: int, n_classes: int, signal: float = 1.0) -> float:
     Parameters
     ----------
     n : int
-        Feature dimension, ``1..1e6``.
+        Feature dimension, ``1..1e5``.
     n_classes : int
         ``K`` in ``2..62``.
     signal : float
@@ -117,7 +118,7 @@ def sample_mixture(n: int, n_classes: int, m: int, seed: SeedLike, signal: float
     Parameters
     ----------
     n : int
-        Feature dimension, ``1..1e6``.
+        Feature dimension, ``1..1e5``.
     n_classes : int
         ``K`` in ``2..62``.
     m : int
@@ -175,9 +176,9 @@ def learning_curves(n: int, n_classes: int, m_grid, repeats: int, test_size: int
     Parameters
     ----------
     n : int
-        Feature dimension, ``1..1e6``.
+        Feature dimension, ``1..1e5``.
     n_classes : int
-        ``K`` in ``2..62``.
+        ``K`` in ``2..10`` (larger K puts class means beyond the logistic fit's feature range).
     m_grid : array_like of int
         Training sizes, each ``>= 2 K`` (two samples per class), at most 1e6.
     repeats : int
@@ -186,9 +187,10 @@ def learning_curves(n: int, n_classes: int, m_grid, repeats: int, test_size: int
         ``K..1e6``.
     seed : int, SeedSequence or Generator
     signal : float
-        Scale of the class means (:func:`mixture_params`).
+        Scale of the class means (:func:`mixture_params`), in ``(0, 1e4]`` (features stay far below the
+        logistic fit's limit of 1e8).
     C : float
-        Inverse L2 penalty of the logistic regression.
+        Inverse L2 penalty of the logistic regression, in ``[1e-12, 1e12]``.
 
     Returns
     -------
@@ -206,10 +208,12 @@ def learning_curves(n: int, n_classes: int, m_grid, repeats: int, test_size: int
     ((2, 2), True)
     """
     n, K, signal = _check_mixture(n, n_classes, signal)
+    K = check_int(K, "n_classes", low=2, high=10)
+    signal = check_real(signal, "signal", low=0.0, low_open=True, high=1e4)
     grid = check_array(m_grid, "m_grid", ndim=1, dtype=np.int64, low=2 * K, high=10**6, min_size=1)
     repeats = check_int(repeats, "repeats", low=1, high=1000)
     test_size = check_int(test_size, "test_size", low=K, high=10**6)
-    C = check_real(C, "C", low=0.0, low_open=True, high=1e12)
+    C = check_real(C, "C", low=1e-12, high=1e12)
     check_size(repeats * (int(grid.sum()) + test_size) * n, "repeats * (sum(m_grid) + test_size) * n")
     rng = as_generator(seed)
     nb = np.empty((repeats, grid.size))

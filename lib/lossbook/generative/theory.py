@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._rng import SeedLike, as_generator
@@ -130,7 +132,9 @@ def boundary_mass(means, variances, priors, tau, m: int, seed: SeedLike) -> np.n
     others[np.arange(m), y] = -np.inf
     gap = own - others.max(axis=1)  # min_{k != y} l_{y,k}
     correct = gap > 0
-    return np.mean(correct[None, :] & (gap[None, :] <= tau.reshape(-1, 1) * n), axis=1).reshape(tau.shape)
+    with np.errstate(over="ignore"):  # tau n beyond the float range is +inf: every margin is within it
+        limit = tau.reshape(-1, 1) * n
+    return np.mean(correct[None, :] & (gap[None, :] <= limit), axis=1).reshape(tau.shape)
 
 
 def boundary_mass_chebyshev(tau, beta0: float, alpha0: float, n: int, n_classes: int) -> np.ndarray:
@@ -176,8 +180,8 @@ def boundary_mass_chebyshev(tau, beta0: float, alpha0: float, n: int, n_classes:
     gap = np.where(tau < beta0, (beta0 - tau) / beta0, 1.0)  # relative gap, avoids underflow of its square
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         # (K-1) alpha0 / (beta0^2 gap^2 n), formed in logs
-        log_b = (np.log(K - 1.0) + (np.log(alpha0) if alpha0 > 0 else -np.inf)
-                 - 2.0 * np.log(beta0) - 2.0 * np.log(gap) - np.log(float(n)))
+        log_b = (math.log(K - 1) + (math.log(alpha0) if alpha0 > 0 else -np.inf)
+                 - 2.0 * math.log(beta0) - 2.0 * np.log(gap) - math.log(n))
         out = np.where(tau < beta0, np.exp(np.minimum(log_b, 0.0)), 1.0)
     return out
 
