@@ -19,8 +19,8 @@ from .models import (
 from .sim import (
     LearningCurves,
     learning_curves,
-    mixture_params,
     mixture_bayes_error,
+    mixture_params,
     sample_mixture,
     samples_to_reach,
 )
