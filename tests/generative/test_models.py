@@ -96,7 +96,8 @@ def test_logistic_regression_matches_scikit_learn_lbfgs(seed, C):
     # strongly convex objective (penalty curvature 1/(C m) per scaled unit): parameters agree; 1e-4 is the
     # agreement both solvers reach at these tolerances (measured: below 1e-6)
     np.testing.assert_allclose(ours.W, sk.coef_, atol=1e-4 * max(1.0, np.abs(sk.coef_).max()))
-    np.testing.assert_allclose(ours.b, sk.intercept_ - sk.intercept_.mean(), atol=1e-4 * max(1.0, np.abs(sk.intercept_).max()))
+    np.testing.assert_allclose(ours.b, sk.intercept_ - sk.intercept_.mean(),
+                               atol=1e-4 * max(1.0, np.abs(sk.intercept_).max()))
     assert np.array_equal(linear_predict(ours.W, ours.b, X), sk.predict(X))
 
 
@@ -105,7 +106,8 @@ def test_logistic_objective_gradient_matches_finite_differences():
     K, n = 3, 4
     Y = np.eye(K)[y]
     theta = np.random.default_rng(0).normal(size=K * (n + 1))
-    err = check_grad(lambda t: _lr_objective(t, X, Y, K, n, 0.05)[0], lambda t: _lr_objective(t, X, Y, K, n, 0.05)[1], theta)
+    err = check_grad(lambda t: _lr_objective(t, X, Y, K, n, 0.05)[0],
+                     lambda t: _lr_objective(t, X, Y, K, n, 0.05)[1], theta)
     assert err < 1e-5  # central-difference error of check_grad's step 1.5e-8 on O(1) curvature
 
 

@@ -135,7 +135,8 @@ def test_logistic_h_consistency_bound_on_finite_distributions():
         w = rng.dirichlet(np.ones(npts))
         p = rng.dirichlet(np.full(K, rng.uniform(0.2, 3.0)), size=npts)
         scores = rng.normal(scale=rng.uniform(0.1, 5.0), size=(npts, K))
-        logq = scores - np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1, keepdims=True)) - scores.max(1, keepdims=True)
+        top = scores.max(1, keepdims=True)
+        logq = scores - np.log(np.exp(scores - top).sum(1, keepdims=True)) - top
         r_log = w @ -(p * logq).sum(1)
         best_log = w @ -(p * np.log(p)).sum(1)  # all measurable scores: R*_log = E H(p), gaps 0
         pred = scores.argmax(1)
@@ -152,4 +153,32 @@ def test_logistic_bound_is_the_inverse_of_T1_and_below_sqrt_2s():
     np.testing.assert_allclose(bound_T(g, 1.0, 3), s, rtol=1e-9)
     assert np.all(g <= np.sqrt(2 * s) + 1e-15)
     # gaps: the bound shifts by -M_01 and increases with M_log
-    assert float(logistic_zero_one_bound(0.01, 3, M_01=0.05)) == pytest.approx(float(g[0] * 0 + logistic_zero_one_bound(0.01, 3)) - 0.05)
+    shifted = float(logistic_zero_one_bound(0.01, 3, M_01=0.05))
+    assert shifted == pytest.approx(float(logistic_zero_one_bound(0.01, 3)) - 0.05)
+
+
+@pytest.mark.claim("dvg_conc")
+def test_parameter_error_grows_like_sqrt_log_n_not_like_n():
+    # concentration step of Theorem dvg-thm-G: the max over n features of the standardised mean error at fixed m
+    # behaves like sqrt(2 log(nK) / m_k); a fit in sqrt(log n) must explain it and beat a fit linear in n
+    from lossbook.generative import fit_gaussian_nb
+    ns = np.array([10, 100, 1000, 10000])
+    err = []
+    for n in ns:
+        vals = []
+        for r in range(20):
+            X, y = sample_mixture(int(n), 3, 60, seed=int(1000 * r + n))
+            fit = fit_gaussian_nb(X, y, 3)
+            means, var = mixture_params(int(n), 3)
+            vals.append(np.max(np.abs(fit.means - means) / np.sqrt(var)))
+        err.append(np.mean(vals))
+    err = np.array(err)
+
+    def r2(f):
+        A = np.column_stack([np.ones(len(f)), f])
+        res = err - A @ np.linalg.lstsq(A, err, rcond=None)[0]
+        return 1 - res @ res / np.sum((err - err.mean()) ** 2)
+
+    r_log, r_lin = r2(np.sqrt(np.log(ns))), r2(ns.astype(float))
+    assert r_log > 0.95 and r_log > r_lin
+    assert np.all(np.diff(err) > 0)  # more features, larger maximum error

@@ -60,7 +60,8 @@ def _xy(X, y, n_classes, max_abs):
         raise ValueError(f"X must have at least one feature column, got shape {X.shape}")
     counts = np.bincount(y, minlength=K)
     if np.any(counts == 0):
-        raise ValueError(f"y must contain every class 0..{K - 1} at least once; missing {np.flatnonzero(counts == 0).tolist()}")
+        missing = np.flatnonzero(counts == 0).tolist()
+        raise ValueError(f"y must contain every class 0..{K - 1} at least once; missing {missing}")
     check_size(K * X.shape[1] + X.size, "n_classes * n + m * n")
     return X, y, K, counts
 

@@ -1,7 +1,7 @@
 """Contracts of lossbook.generative (see tests/contracts/contracts_dsl.py)."""
 
 import numpy as np
-from contracts_dsl import RESULT, Array, Const, Int, Obj, Real, Seed, fn
+from contracts_dsl import RESULT, Array, Const, Int, Obj, Real, Sampled, Seed, fn
 
 from lossbook.generative import fit_gaussian_nb
 
@@ -53,9 +53,11 @@ SPECS = {
                           repeats=Int(1, 1000, typical=(1, 2)),
                           test_size=Int(lambda a: a["n_classes"], 10**6, typical=(10, 30)), seed=Seed(),
                           signal=Real(low=0.0, low_open=True, high=1e4, typical=(0.1, 3.0)),
-                          C=Real(low=1e-12, high=1e12, typical=(0.1, 10.0)), may_raise=LIMIT),
+                          C=Real(low=1e-12, high=1e12, typical=(0.1, 10.0)),
+                          blas_threads=Sampled([None, 1, 2], bad=(0, 1.5, "1")), may_raise=LIMIT),
     "samples_to_reach": fn(m_grid=Const(lambda a: 10 * np.arange(1, a["M"] + 1), bad=([10, 5], None)),
-                           errors=Array(shape=("r", "M"), low=0.0, high=1.0, typical=(0.0, 1.0), any_ndim=True),  # (M,) or (R, M)
+                           # errors: (M,) or (R, M)
+                           errors=Array(shape=("r", "M"), low=0.0, high=1.0, typical=(0.0, 1.0), any_ndim=True),
                            target=Real(low=0.0, high=1.0, typical=(0.0, 1.0)), dims={"r": (1, 3), "M": (1, 4)}),
     "loglik_diff_moments": fn(**MODEL, dims={"k": (2, 3), "n": (1, 4)}),
     "boundary_mass": fn(**MODEL, tau=Array(low=0.0, typical=(0.0, 2.0)), m=Int(low=1, typical=(1, 200)), seed=Seed(),
