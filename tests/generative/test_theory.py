@@ -9,6 +9,7 @@ from lossbook.generative import (
     GaussianNBFit,
     boundary_mass,
     boundary_mass_chebyshev,
+    boundary_mass_pair_bound,
     logistic_zero_one_bound,
     loglik_diff_moments,
     mixture_bayes_error,
@@ -87,8 +88,10 @@ def test_loglik_diff_moments_match_monte_carlo(seed):
 
 
 @pytest.mark.claim("dvg_G")
-@pytest.mark.parametrize("n", [10, 40, 160])
-def test_boundary_mass_below_chebyshev_bound(n):
+@pytest.mark.parametrize(("n", "m"), [(80, 40_000), (320, 40_000), (1000, 20_000)])
+def test_boundary_mass_below_its_chebyshev_bounds(n, m):
+    # the pairwise bound is below 1 here (not vacuous: 0.29 at n = 80), so G <= bound can fail; the worst-case
+    # bound (K-1) alpha0 / ((beta0 - tau)^2 n) is checked where it too is below 1 (n = 1000)
     K = 3
     means, var = mixture_params(n, K)
     priors = np.full(K, 1 / K)
@@ -97,11 +100,26 @@ def test_boundary_mass_below_chebyshev_bound(n):
     beta0 = min(abs(beta[k, j, k]) for k, j in off)
     alpha0 = max(alpha[k, j, k] for k, j in off)
     taus = beta0 * np.array([0.0, 0.25, 0.5, 0.75, 0.9])
-    m = 40_000
     g = boundary_mass(means, var, priors, taus, m, seed=n)
-    bound = boundary_mass_chebyshev(taus, beta0, alpha0, n, K)
+    pair = boundary_mass_pair_bound(means, var, priors, taus)
+    worst = boundary_mass_chebyshev(taus, beta0, alpha0, n, K)
     assert np.all(np.diff(g) >= 0)
-    assert np.all(g <= bound + 4 * np.sqrt(0.25 / m))
+    assert pair[2] < 0.5  # the check at tau = beta0 / 2 is informative
+    assert np.all(pair <= worst + 1e-15)
+    assert np.all(g <= pair + 4 * np.sqrt(0.25 / m))
+    if n >= 1000:
+        assert worst[2] < 1.0
+        assert np.all(g <= worst + 4 * np.sqrt(0.25 / m))
+
+
+@pytest.mark.claim("dvg_G")
+def test_pair_bound_equals_the_chebyshev_sum_on_a_two_class_example():
+    # one feature, classes at 0 and 2 with unit variance: beta = +-2 (per feature), alpha = 4
+    means, var, priors = np.array([[0.0], [2.0]]), np.array([1.0]), np.array([0.5, 0.5])
+    b = boundary_mass_pair_bound(means, var, priors, [0.0, 0.5, 2.0])
+    assert b[0] == pytest.approx(1.0) and b[1] == pytest.approx(min(1.0, 4 / 1.5**2)) and b[2] == 1.0
+    means2 = means * 10  # alpha = 400, |beta| = 200: 400 / 200^2 = 0.01 at tau = 0
+    assert float(boundary_mass_pair_bound(means2, var, priors, 0.0)) == pytest.approx(0.01)
 
 
 @pytest.mark.claim("dvg_G")

@@ -27,6 +27,7 @@ from .sim import (
 from .theory import (
     boundary_mass,
     boundary_mass_chebyshev,
+    boundary_mass_pair_bound,
     logistic_zero_one_bound,
     loglik_diff_moments,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "LogisticFit",
     "boundary_mass",
     "boundary_mass_chebyshev",
+    "boundary_mass_pair_bound",
     "fit_gaussian_nb",
     "fit_logistic_regression",
     "learning_curves",

@@ -62,6 +62,7 @@ SPECS = {
     "loglik_diff_moments": fn(**MODEL, dims={"k": (2, 3), "n": (1, 4)}),
     "boundary_mass": fn(**MODEL, tau=Array(low=0.0, typical=(0.0, 2.0)), m=Int(low=1, typical=(1, 200)), seed=Seed(),
                         dims={"k": (2, 3), "n": (1, 4)}, may_raise=LIMIT),
+    "boundary_mass_pair_bound": fn(**MODEL, tau=Array(low=0.0, typical=(0.0, 2.0)), dims={"k": (2, 3), "n": (1, 4)}),
     "boundary_mass_chebyshev": fn(tau=Array(low=0.0, typical=(0.0, 2.0)),
                                   beta0=Real(low=0.0, low_open=True, typical=(0.1, 3.0)),
                                   alpha0=Real(low=0.0, typical=(0.0, 3.0)),
