@@ -27,6 +27,7 @@ from .normalized_softmax import (
     normalized_softmax_loss_torch,
     normalized_softmax_minimum,
     normalized_softmax_pair_weights,
+    novel_class_split,
     prototype_classify,
     train_softmax_embedding,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "normalized_softmax_loss_torch",
     "normalized_softmax_minimum",
     "normalized_softmax_pair_weights",
+    "novel_class_split",
     "pair_loss_from_similarity",
     "pair_masks",
     "pair_weights",

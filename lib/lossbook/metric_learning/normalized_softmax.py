@@ -23,6 +23,7 @@ import numpy as np
 from .._rng import as_generator
 from .._torch import require_torch
 from .._validate import check_array, check_choice, check_int, check_labels, check_real, check_size
+from .retrieval import RetrievalTask
 from .similarity import l2_normalize
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "normalized_softmax_loss_torch",
     "normalized_softmax_minimum",
     "normalized_softmax_pair_weights",
+    "novel_class_split",
     "prototype_classify",
     "train_softmax_embedding",
 ]
@@ -397,6 +399,47 @@ def few_shot_accuracy(embeddings, labels, *, shots: int, n_episodes: int = 100, 
         s, q = np.concatenate(sup), np.concatenate(qry)
         acc[e] = np.mean(prototype_classify(X[s], y[s], X[q], metric=metric) == y[q])
     return acc
+
+
+def novel_class_split(X, y, *, n_novel: int = 3, seed) -> RetrievalTask:
+    """Hold out ``n_novel`` random classes: train on the others, test on the held-out (novel) classes.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, dim)
+        Finite inputs.
+    y : array_like of int, shape (n,)
+        Labels (any integers).
+    n_novel : int, default 3
+        Classes held out, ``1 <= n_novel <= (number of classes) - 1``.
+    seed : int, SeedSequence or Generator
+        Which classes are held out.
+
+    Returns
+    -------
+    RetrievalTask
+        ``X_train, y_train`` (seen classes) and ``X_test, y_test`` (novel classes), rows in their original
+        order.
+
+    Examples
+    --------
+    >>> t = novel_class_split([[0.0], [1.0], [2.0], [3.0]], [0, 1, 2, 2], n_novel=1, seed=0)
+    >>> sorted(set(t.y_train.tolist()) | set(t.y_test.tolist())), len(set(t.y_test.tolist()))
+    ([0, 1, 2], 1)
+    """
+    X = check_array(X, "X", ndim=2, min_size=1)
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
+    if y.dtype.kind not in "iub":
+        raise TypeError(f"y must hold integers, got dtype={y.dtype}")
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError(f"y must hold at least 2 classes (some seen, some novel), got {classes.size}")
+    n_novel = check_int(n_novel, "n_novel", low=1, high=classes.size - 1)
+    novel = as_generator(seed).choice(classes, n_novel, replace=False)
+    test = np.isin(y, novel)
+    return RetrievalTask(X[~test], y[~test].astype(np.int64), X[test], y[test].astype(np.int64))
 
 
 def train_softmax_embedding(X, y, *, normalized: bool = True, temperature: float = 0.05, seed, epochs: int = 40,

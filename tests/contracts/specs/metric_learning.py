@@ -137,6 +137,8 @@ SPECS.update({
     "few_shot_accuracy": fn(embeddings=EMB, labels=Const(_two_classes), shots=Int(1, lambda a: a["n"] // 2 - 1),
                             n_episodes=Int(1, 100_000, typical=(1, 4)), n_query=Sampled([None, 1], bad=(0, 1.5, "1")),
                             metric=Choice("cosine", "euclidean"), seed=Seed(), dims={**ND, "n": (4, 8)}),
+    "novel_class_split": fn(X=Array(shape=("n", "d"), typical=(-3.0, 3.0)), y=Const(_two_classes),
+                            n_novel=Int(1, 1), seed=Seed(), dims=ND),
     "train_softmax_embedding": fn(X=Array(shape=("n", 3), typical=(-3.0, 3.0), max_abs=F32_MAX), y=LABELS,
                                   normalized=Bool(),
                                   temperature=TEMPERATURE, seed=Sampled([0, 1, 2**63 - 1], bad=(-1, 1.5, "s")),
