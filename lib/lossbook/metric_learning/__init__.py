@@ -21,7 +21,9 @@ from .multi_similarity import (
     multi_similarity_pair_weights,
 )
 from .normalized_softmax import (
+    FewShotStudy,
     few_shot_accuracy,
+    few_shot_study,
     normalized_softmax_gradient,
     normalized_softmax_loss,
     normalized_softmax_loss_torch,
@@ -36,11 +38,13 @@ from .retrieval import RetrievalTask, embed, recall_at_k, retrieval_task, train_
 from .similarity import cosine_similarity_matrix, l2_normalize, pair_masks, similarity_gradient
 
 __all__ = [
+    "FewShotStudy",
     "PAIR_LOSSES",
     "RetrievalTask",
     "cosine_similarity_matrix",
     "embed",
     "few_shot_accuracy",
+    "few_shot_study",
     "l2_normalize",
     "multi_similarity_loss",
     "multi_similarity_loss_torch",

@@ -18,6 +18,8 @@ normalised class mean of a few labelled embeddings (:func:`prototype_classify`,
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._rng import as_generator
@@ -27,7 +29,9 @@ from .retrieval import RetrievalTask
 from .similarity import l2_normalize
 
 __all__ = [
+    "FewShotStudy",
     "few_shot_accuracy",
+    "few_shot_study",
     "normalized_softmax_gradient",
     "normalized_softmax_loss",
     "normalized_softmax_loss_torch",
@@ -520,3 +524,110 @@ def train_softmax_embedding(X, y, *, normalized: bool = True, temperature: float
     history = train(full, loss_fn, X, y_idx.astype(np.int64), epochs=epochs, lr=lr, seed=seed,
                     batch_size=batch_size, optimizer="adam")
     return body, head.weight.detach().double().numpy().copy(), history
+
+
+class FewShotStudy(NamedTuple):
+    """Result of :func:`few_shot_study`; every array has one entry per seed, in the order of ``seeds``."""
+
+    accuracy: dict  #: ``(method, shots) -> ndarray``: mean episode accuracy on the novel classes
+    final_loss: dict  #: ``tau -> ndarray``: normalised-softmax loss on the seen classes after training
+    proxy_cosine: dict  #: ``tau -> ndarray``: mean cosine between distinct unit proxies
+    alignment: dict  #: ``tau -> ndarray``: mean cosine between a seen-class embedding and its own proxy
+    methods: tuple  #: method names: ``"raw"``, ``"softmax"``, ``"triplet"``, then ``"ns<tau>"`` per temperature
+
+
+def few_shot_study(X, y, *, seeds=(0, 1, 2), temperatures=(0.05,), n_novel: int = 3, shots=(1, 5),
+                   n_episodes: int = 200, epochs: int = 20) -> FewShotStudy:
+    """Novel-class protocol of :doc:`/book/collapse/hyperspherical-embedding`: train on seen classes, test few-shot.
+
+    For each seed, :func:`novel_class_split` holds out ``n_novel`` classes; on the others the same MLP is
+    trained with an unnormalised softmax, the batch-all cosine triplet loss (margin 0.1) and the normalised
+    softmax at each temperature (other constants: the defaults of :func:`train_softmax_embedding`). The
+    novel classes, embedded by each network and as raw inputs, are classified in ``n_episodes`` episodes per
+    shot count by :func:`few_shot_accuracy` (cosine prototypes, all other images as queries, episode seed
+    ``1000 + seed``). The seed fixes the split, the initialisation, the batch order and the episodes.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, dim)
+        Inputs, finite, of magnitude at most ``1e6`` (a documented limit: far larger inputs can overflow
+        the float32 networks), no row zero (raw inputs are compared by cosine too).
+    y : array_like of int, shape (n,)
+        Labels; every novel class needs more than ``max(shots)`` samples.
+    seeds : sequence of int
+        One or more seeds in ``[0, 2**63 - 1 - 1000]``.
+    temperatures : sequence of float
+        Temperatures of the normalised softmax, each in ``[1e-6, 1e6]``.
+    n_novel : int, default 3
+        Classes held out, ``>= 2`` (an episode needs two classes) and fewer than the classes in ``y``.
+    shots : sequence of int
+        Support sizes, each ``>= 1``.
+    n_episodes : int, default 200
+        In ``[1, 100000]``.
+    epochs : int, default 20
+        Training epochs, in ``[1, 10000]``.
+
+    Returns
+    -------
+    FewShotStudy
+
+    Raises
+    ------
+    FloatingPointError
+        If a training diverges (see :func:`train_softmax_embedding`).
+    ValueError, TypeError
+        For a bad argument (the message names it).
+    """
+    from .retrieval import embed, train_embedding
+
+    seeds = _int_list(seeds, "seeds", low=0, high=2**63 - 1 - 1000)
+    shots = _int_list(shots, "shots", low=1)
+    taus = [check_real(t, "temperatures", low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
+            for t in _sequence(temperatures, "temperatures")]
+    n_episodes = check_int(n_episodes, "n_episodes", low=1, high=MAX_EPISODES)
+    epochs = check_int(epochs, "epochs", low=1, high=10_000)
+    n_novel = check_int(n_novel, "n_novel", low=2)
+    X = check_array(X, "X", ndim=2, min_size=1, max_abs=1e6)
+    l2_normalize(X, name="X")  # a zero row has no direction: refused here rather than inside an episode
+    methods = ("raw", "softmax", "triplet") + tuple(f"ns{t:g}" for t in taus)
+    acc = {(m, k): [] for m in methods for k in shots}
+    final, proxy, align = ({t: [] for t in taus} for _ in range(3))
+    for seed in seeds:
+        task = novel_class_split(X, y, n_novel=n_novel, seed=seed)
+        counts = np.unique(task.y_test, return_counts=True)[1]
+        if counts.min() <= max(shots):
+            raise ValueError(f"shots: a novel class has only {counts.min()} samples, fewer than max(shots) + 1")
+        Z = {"raw": task.X_test}
+        model, _, _ = train_softmax_embedding(task.X_train, task.y_train, normalized=False, seed=seed, epochs=epochs)
+        Z["softmax"] = embed(model, task.X_test)
+        model, _ = train_embedding("triplet", task.X_train, task.y_train, seed=seed, epochs=epochs)
+        Z["triplet"] = embed(model, task.X_test)
+        y_idx = np.unique(task.y_train, return_inverse=True)[1]
+        for t, name in zip(taus, methods[3:], strict=True):
+            model, Wc, _ = train_softmax_embedding(task.X_train, task.y_train, temperature=t, seed=seed,
+                                                   epochs=epochs)
+            Z[name] = embed(model, task.X_test)
+            Ztr = embed(model, task.X_train)
+            final[t].append(normalized_softmax_loss(Ztr, Wc, y_idx, temperature=t))
+            V = l2_normalize(Wc, name="class_weights")
+            off = (V @ V.T)[~np.eye(len(V), dtype=bool)]
+            proxy[t].append(float(np.mean(off)) if off.size else 0.0)
+            align[t].append(float(np.mean(np.sum(l2_normalize(Ztr) * V[y_idx], axis=1))))
+        for m in methods:
+            for k in shots:
+                acc[m, k].append(float(np.mean(few_shot_accuracy(Z[m], task.y_test, shots=k, n_episodes=n_episodes,
+                                                                 seed=1000 + seed))))
+    arr = lambda d: {k: np.array(v) for k, v in d.items()}  # noqa: E731
+    return FewShotStudy(arr(acc), arr(final), arr(proxy), arr(align), methods)
+
+
+def _sequence(value, name):
+    if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a sequence, got {type(value).__name__}")
+    if len(value) == 0:
+        raise ValueError(f"{name} must not be empty")
+    return list(value)
+
+
+def _int_list(value, name, *, low=None, high=None):
+    return [check_int(v, name, low=low, high=high) for v in _sequence(value, name)]

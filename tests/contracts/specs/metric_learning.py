@@ -124,6 +124,15 @@ def _two_classes(a):
 
 
 SPECS.update({
+    "FewShotStudy": RESULT,
+    "few_shot_study": fn(X=Mapped(Array(shape=("n", 3), typical=(-3.0, 3.0), max_abs=1e6), _nonzero_rows,
+                                  bad=(np.zeros((9, 3)), np.full((9, 3), 1e7))),
+                         y=Const(lambda a: np.arange(a["n"]) % 3),  # 3 classes of >= 3 samples
+                         seeds=Sampled([(0,), [1, 2]], bad=((-1,), (), 5)),
+                         temperatures=Sampled([(0.05,), [1.0, 1e-6]], bad=((0.0,), (), (float("nan"),))),
+                         n_novel=Int(2, 2), shots=Sampled([(1,), [1, 2]], bad=((0,), (), "1")),
+                         n_episodes=Int(1, 100_000, typical=(1, 2)), epochs=Int(1, 10_000, typical=(1, 1)),
+                         dims={**ND, "n": (9, 12)}, weight=0.2, may_raise={FloatingPointError: "the loss became"}),
     "normalized_softmax_loss": fn(**NS_ARGS, dims=ND),
     "normalized_softmax_pair_weights": fn(**NS_ARGS, dims=ND),
     # a row of norm below ~1e-308 gives a gradient beyond the float range (documented: inf)
