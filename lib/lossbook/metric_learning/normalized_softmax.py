@@ -486,6 +486,15 @@ def train_softmax_embedding(X, y, *, normalized: bool = True, temperature: float
         an embedding that becomes exactly zero); see :func:`lossbook.training.train`.
     ValueError, TypeError
         For a bad argument (the message names it).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([3, 5, 8], 10)
+    >>> X = rng.normal(size=(3, 6))[[0] * 10 + [1] * 10 + [2] * 10] + 0.1 * rng.normal(size=(30, 6))
+    >>> model, W, history = train_softmax_embedding(X, y, seed=0, epochs=2, out_dim=4)
+    >>> W.shape, len(history.train_loss)
+    ((3, 4), 2)
     """
     torch = require_torch()
     from ..training import seeded, train
@@ -577,6 +586,19 @@ def few_shot_study(X, y, *, seeds=(0, 1, 2), temperatures=(0.05,), n_novel: int 
         If a training diverges (see :func:`train_softmax_embedding`).
     ValueError, TypeError
         For a bad argument (the message names it).
+
+    Notes
+    -----
+    The defaults (and those of the trainers) are the chapter's, chosen on scikit-learn's digits only.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 10)
+    >>> X = rng.normal(size=(4, 5))[y] + 0.1 * rng.normal(size=(40, 5))
+    >>> r = few_shot_study(X, y, seeds=[0], n_novel=2, shots=(1,), n_episodes=3, epochs=1)
+    >>> r.methods, r.accuracy["raw", 1].shape
+    (('raw', 'softmax', 'triplet', 'ns0.05'), (1,))
     """
     from .retrieval import embed, train_embedding
 
