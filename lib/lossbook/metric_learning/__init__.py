@@ -20,25 +20,49 @@ from .multi_similarity import (
     multi_similarity_mine,
     multi_similarity_pair_weights,
 )
+from .normalized_softmax import (
+    FewShotStudy,
+    few_shot_accuracy,
+    few_shot_study,
+    normalized_softmax_gradient,
+    normalized_softmax_loss,
+    normalized_softmax_loss_torch,
+    normalized_softmax_minimum,
+    normalized_softmax_pair_weights,
+    novel_class_split,
+    prototype_classify,
+    train_softmax_embedding,
+)
 from .pair_losses import PAIR_LOSSES, pair_loss_from_similarity, pair_weights
 from .retrieval import RetrievalTask, embed, recall_at_k, retrieval_task, train_embedding
 from .similarity import cosine_similarity_matrix, l2_normalize, pair_masks, similarity_gradient
 
 __all__ = [
+    "FewShotStudy",
     "PAIR_LOSSES",
     "RetrievalTask",
     "cosine_similarity_matrix",
     "embed",
+    "few_shot_accuracy",
+    "few_shot_study",
     "l2_normalize",
     "multi_similarity_loss",
     "multi_similarity_loss_torch",
     "multi_similarity_mine",
     "multi_similarity_pair_weights",
+    "normalized_softmax_gradient",
+    "normalized_softmax_loss",
+    "normalized_softmax_loss_torch",
+    "normalized_softmax_minimum",
+    "normalized_softmax_pair_weights",
+    "novel_class_split",
     "pair_loss_from_similarity",
     "pair_masks",
     "pair_weights",
+    "prototype_classify",
     "recall_at_k",
     "retrieval_task",
     "similarity_gradient",
     "train_embedding",
+    "train_softmax_embedding",
 ]

@@ -108,3 +108,52 @@ SPECS = {
                           batch_size=Int(2, typical=(2, 6)),
                           hidden=Int(1, typical=(1, 8)), out_dim=Int(1, typical=(1, 4)), dims=ND, weight=0.3),
 }
+
+# --- normalized_softmax (chapter hyperspherical-embedding) ---------------------------------------------------------
+TEMPERATURE = Real(1e-6, 1e6, typical=(0.01, 10.0))  # documented range
+PROXIES = Mapped(Array(shape=("c", "d"), typical=(-3.0, 3.0)), _nonzero_rows, bad=(np.zeros((1, 1)),))
+CLASS_LABELS = Labels(("n",), "c")
+QUERY = Mapped(Array(shape=("q", "d"), typical=(-3.0, 3.0)), _nonzero_rows, bad=(np.zeros((1, 1)),))
+NDQ = {**ND, "q": (0, 4)}
+F32_MAX = float(np.finfo(np.float32).max)  # documented input limit of the float32 network
+NS_ARGS = {"embeddings": EMB, "weights": PROXIES, "labels": CLASS_LABELS, "temperature": TEMPERATURE}
+
+
+def _two_classes(a):
+    return np.arange(a["n"]) % 2  # every class has n // 2 >= shots + 1 samples
+
+
+SPECS.update({
+    "FewShotStudy": RESULT,
+    "few_shot_study": fn(X=Mapped(Array(shape=("n", 3), typical=(-3.0, 3.0), max_abs=1e6), _nonzero_rows,
+                                  bad=(np.zeros((9, 3)), np.full((9, 3), 1e7))),
+                         y=Const(lambda a: np.arange(a["n"]) % 3),  # 3 classes of >= 3 samples
+                         seeds=Sampled([(0,), [1, 2]], bad=((-1,), (), 5)),
+                         temperatures=Sampled([(0.05,), [1.0, 1e-6]], bad=((0.0,), (), (float("nan"),))),
+                         n_novel=Int(2, 2), shots=Sampled([(1,), [1, 2]], bad=((0,), (), "1")),
+                         n_episodes=Int(1, 100_000, typical=(1, 2)), epochs=Int(1, 10_000, typical=(1, 1)),
+                         dims={**ND, "n": (9, 12)}, weight=0.2, may_raise={FloatingPointError: "the loss became"}),
+    "normalized_softmax_loss": fn(**NS_ARGS, dims=ND),
+    "normalized_softmax_pair_weights": fn(**NS_ARGS, dims=ND),
+    # a row of norm below ~1e-308 gives a gradient beyond the float range (documented: inf)
+    "normalized_softmax_gradient": fn(**NS_ARGS, dims=ND, may_inf=True),
+    "normalized_softmax_loss_torch": fn(embeddings=Mapped(EMB, _tensor, bad=(np.ones((2, 2)),)),
+                                        weights=Mapped(PROXIES, _tensor, bad=(np.ones((2, 2)),)),
+                                        labels=CLASS_LABELS, temperature=TEMPERATURE, dims=ND),
+    "normalized_softmax_minimum": fn(n_classes=Int(1, typical=(1, 50)), temperature=TEMPERATURE),
+    "prototype_classify": fn(support=EMB, support_labels=LABELS, query=QUERY,
+                             metric=Choice("cosine", "euclidean"), dims=NDQ),
+    "few_shot_accuracy": fn(embeddings=EMB, labels=Const(_two_classes), shots=Int(1, lambda a: a["n"] // 2 - 1),
+                            n_episodes=Int(1, 100_000, typical=(1, 4)), n_query=Sampled([None, 1], bad=(0, 1.5, "1")),
+                            metric=Choice("cosine", "euclidean"), seed=Seed(), dims={**ND, "n": (4, 8)}),
+    "novel_class_split": fn(X=Array(shape=("n", "d"), typical=(-3.0, 3.0)), y=Const(_two_classes),
+                            n_novel=Int(1, 1), seed=Seed(), dims=ND),
+    "train_softmax_embedding": fn(X=Array(shape=("n", 3), typical=(-3.0, 3.0), max_abs=F32_MAX), y=LABELS,
+                                  normalized=Bool(),
+                                  temperature=TEMPERATURE, seed=Sampled([0, 1, 2**63 - 1], bad=(-1, 1.5, "s")),
+                                  epochs=Int(1, typical=(1, 2)),
+                                  lr=Real(low=0.0, low_open=True, high=1e30, typical=(1e-4, 1e-2)),
+                                  batch_size=Int(1, typical=(1, 6)), hidden=Int(1, typical=(1, 8)),
+                                  out_dim=Int(1, typical=(1, 4)), dims=ND, weight=0.3,
+                                  may_raise={FloatingPointError: "the loss became"}),  # documented divergence
+})
