@@ -1,4 +1,4 @@
-"""EnsLoss: a new convex calibrated loss at every step, by sampling its derivative (chapter ``book/consistency/ensloss``).
+"""EnsLoss: a new convex calibrated loss at every step, by sampling its derivative (``book/consistency/ensloss``).
 
 The derivative sampler of the official code, a checker of the convexity and calibration conditions,
 the loss a set of derivative values implies, the sampler's large-batch limit, the doubly stochastic

@@ -112,7 +112,7 @@ def label_noise_study(seeds, *, n_train: int = 200, n_test: int = 2000, dim: int
         Xte_t = torch.as_tensor(Xte, dtype=torch.float32)
         yte_t = torch.as_tensor(yte)
 
-        def test_accuracy(model):
+        def test_accuracy(model, Xte_t=Xte_t, yte_t=yte_t):
             return {"acc": float(((model(Xte_t).reshape(-1) > 0).long() == yte_t).float().mean())}
 
         for name in LOSSES:
