@@ -81,12 +81,18 @@ def retrieval_task(n_classes: int = 40, per_class: int = 40, *, dim: int = 32, l
     dim, latent : int
         Input and latent dimensions, ``>= 1``.
     spread, nuisance, noise : float
-        Within-class latent spread, nuisance scale and input noise, ``>= 0``.
+        Within-class latent spread, nuisance scale and input noise, in ``[0, 1e100]`` (larger scales would
+        overflow the features to infinity).
     seed : int, SeedSequence or Generator
 
     Returns
     -------
     RetrievalTask
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument (the message names it).
 
     Examples
     --------
@@ -99,9 +105,9 @@ def retrieval_task(n_classes: int = 40, per_class: int = 40, *, dim: int = 32, l
         raise ValueError(f"n_classes must be even (half train, half unseen), got {n_classes}")
     per_class = check_int(per_class, "per_class", low=2)
     dim, latent = check_int(dim, "dim", low=1), check_int(latent, "latent", low=1)
-    spread = check_real(spread, "spread", low=0.0)
-    noise = check_real(noise, "noise", low=0.0)
-    nuisance = check_real(nuisance, "nuisance", low=0.0)
+    spread = check_real(spread, "spread", low=0.0, high=1e100)
+    noise = check_real(noise, "noise", low=0.0, high=1e100)
+    nuisance = check_real(nuisance, "nuisance", low=0.0, high=1e100)
     rng = as_generator(seed)
     W1 = rng.standard_normal((latent, 4 * latent)) / np.sqrt(latent)
     W2 = rng.standard_normal((4 * latent, dim)) / np.sqrt(4 * latent)
