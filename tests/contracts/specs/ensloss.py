@@ -28,7 +28,13 @@ OVERFLOW = {ValueError: "overflow"}
 def _tensor(x):
     import torch
 
-    return torch.as_tensor(np.asarray(x, dtype="float64"))
+    arr = np.asarray(x)  # keep complex and other wrong dtypes visible to the function
+    return torch.as_tensor(arr.astype("float64") if arr.dtype.kind in "biuf" else arr)
+
+
+def _pm1(v):
+    arr = np.asarray(v)  # 0/1 labels to -1/+1; wrong dtypes (complex, strings) pass through unchanged
+    return 2.0 * arr.astype("float64") - 1.0 if arr.dtype.kind in "biuf" else arr
 
 
 SPECS = {
@@ -49,7 +55,7 @@ SPECS = {
                            lam=LAM, clip=CLIP, may_raise={ValueError: "overflows"}),
     "ensloss_surrogate": fn(margins=MARGINS, g=G, dims=N, may_raise=OVERFLOW),
     "ensloss_step": fn(w=Array(shape=("d",), typical=(-2.0, 2.0)), X=Array(shape=("n", "d"), typical=(-3.0, 3.0)),
-                       y=Mapped(BinaryLabels(("n",), both=None), lambda v: 2.0 * np.asarray(v, dtype=float) - 1.0,
+                       y=Mapped(BinaryLabels(("n",), both=None), _pm1,
                                 bad=([0.5],)),
                        lr=Real(low=0.0, low_open=True, high=1e6, typical=(1e-3, 1.0)), seed=Seed(), lam=LAM,
                        clip=CLIP, tail=Bool(), shift=SHIFT, dims={"n": (1, 5), "d": (1, 4)}, may_raise=OVERFLOW),
