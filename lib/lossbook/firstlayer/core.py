@@ -129,6 +129,13 @@ def tract_preactivation_change(X, grad_z, lam: float = 0.1, *, lr: float = 1.0) 
     -------
     numpy.ndarray, shape (b, m)
 
+    Raises
+    ------
+    ValueError
+        as :func:`tract_weight_grad`, and if ``lr`` is outside ``[0, 1e100]`` or the result overflows.
+    TypeError
+        if an input is not numeric.
+
     Examples
     --------
     >>> import numpy as np

@@ -286,7 +286,13 @@ def train_first_layer_mlp(X_train, y_train, X_test, y_test, *, method: str, lr: 
                 g_z = (g_logits @ W2).reshape(-1, hidden) * (z > 0)
                 W2 -= lr * (g_logits.T @ h)
                 b2 -= lr * g_logits.sum(axis=0)
-                gW1 = tract_weight_grad(x, g_z, lam) if method == "tract" else g_z.T @ x
+                if method == "tract":
+                    try:
+                        gW1 = tract_weight_grad(x, g_z, lam)
+                    except ValueError as exc:  # entries past MAX_ENTRY or an overflowing solve
+                        raise ValueError(f"training diverged in epoch {epoch}: {exc} (lr={lr}, lam={lam})") from None
+                else:
+                    gW1 = g_z.T @ x
                 W1 -= lr * gW1
                 b1 -= lr * g_z.sum(axis=0)
                 if step in checkpoints:
@@ -383,6 +389,12 @@ def contrast_study(spreads, *, lr, epochs: int, seeds, target: float = 0.9, stan
     Returns
     -------
     ContrastStudy
+        ``epochs_to_target`` is ``inf`` for a run that never reached ``target`` (right-censored).
+
+    Raises
+    ------
+    ValueError
+        on out-of-range arguments, or when a run diverges (non-finite weights; lower ``lr``).
 
     Examples
     --------
@@ -391,6 +403,8 @@ def contrast_study(spreads, *, lr, epochs: int, seeds, target: float = 0.9, stan
     ((2, 1, 1, 5), (2, 1, 1))
     """
     spreads = check_array(spreads, "spreads", ndim=1, low=0.0, high=1.0, min_size=1)
+    if np.asarray(lr).dtype.kind == "b":
+        raise TypeError("lr must be a real number or array of them, got bool")
     lr_arr = check_array(lr, "lr", ndim=(0, 1), low=0.0, high=100.0, low_open=True)
     if lr_arr.ndim == 1 and lr_arr.size != spreads.size:
         raise ValueError(f"lr must be a scalar or have one entry per spread ({spreads.size}), got {lr_arr.size}")

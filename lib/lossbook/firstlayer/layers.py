@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from .._torch import require_torch
-from .._validate import check_int, check_real, check_size
+from .._validate import check_int, check_real
 from .core import MAX_LAM
 
 __all__ = ["tract_linear"]
 
 #: Largest layer side accepted.
 MAX_SIDE = 2**20
+#: Largest weight count accepted (a first layer is small; this bounds the allocation).
+MAX_WEIGHTS = 10**7
 
 
 @functools.cache
@@ -78,7 +82,7 @@ def tract_linear(in_features: int, out_features: int, lam: float = 0.1, *, bias:
     Parameters
     ----------
     in_features, out_features : int
-        Layer sizes, in ``[1, 2**20]``; their product is bounded by the package's array-size limit.
+        Layer sizes, in ``[1, 2**20]``, with ``in_features * out_features <= 1e7``.
     lam : float, default 0.1
         Ridge weight, in ``(0, 1e100]``; the default is the paper's, chosen for inputs standardised
         per channel (see :func:`~lossbook.firstlayer.tract_weight_grad`).
@@ -103,8 +107,10 @@ def tract_linear(in_features: int, out_features: int, lam: float = 0.1, *, bias:
     cls = _classes()
     in_features = check_int(in_features, "in_features", low=1, high=MAX_SIDE)
     out_features = check_int(out_features, "out_features", low=1, high=MAX_SIDE)
-    check_size(in_features * out_features, "in_features * out_features")
+    if in_features * out_features > MAX_WEIGHTS:
+        raise ValueError(f"in_features * out_features must be at most {MAX_WEIGHTS} (a first layer), got "
+                         f"{in_features} * {out_features}")
     lam = check_real(lam, "lam", low=0.0, high=MAX_LAM, low_open=True)
-    if not isinstance(bias, bool):
+    if not isinstance(bias, bool | np.bool_):
         raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
-    return cls(in_features, out_features, lam, bias=bias, dtype=dtype)
+    return cls(in_features, out_features, lam, bias=bool(bias), dtype=dtype)
