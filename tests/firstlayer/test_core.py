@@ -134,3 +134,18 @@ def test_bad_inputs_raise_naming_the_argument():
         tract_weight_grad(X, gz.astype(complex))
     with pytest.raises(ValueError, match="MAX_ENTRY|magnitude"):
         tract_weight_grad(np.full((2, 2), 1e101), np.ones((2, 2)))
+
+
+@pytest.mark.claim("tract_whitening")
+def test_tract_is_gradient_descent_on_ridge_whitened_inputs():
+    rng = np.random.default_rng(4)
+    for b, n in [(40, 5), (6, 11)]:
+        X = rng.standard_normal((b, n)) @ rng.standard_normal((n, n))
+        gz = rng.standard_normal((b, 3)) / b
+        w, V = np.linalg.eigh(X.T @ X / b + 0.1 * np.eye(n))
+        Xw = X @ V @ np.diag(w**-0.5) @ V.T  # X (S + lam I)^{-1/2} by an independent eigendecomposition
+        np.testing.assert_allclose(tract_preactivation_change(X, gz, 0.1, lr=0.7), -0.7 * Xw @ Xw.T @ gz,
+                                   rtol=1e-9, atol=1e-12)
+    Q = np.linalg.qr(rng.standard_normal((40, 5)))[0] * np.sqrt(40)  # white: Q^T Q / b = I
+    g = rng.standard_normal((40, 3)) / 40
+    np.testing.assert_allclose(tract_weight_grad(Q, g, 0.1), g.T @ Q / 1.1, rtol=1e-12, atol=1e-14)

@@ -58,6 +58,7 @@ def _torch_run(split, method, lr, epochs, seed, patch, hidden, batch_size, lam):
         return float(torch.nn.functional.cross_entropy(forward(Pt), yt))
 
 
+@pytest.mark.claim("tract_layer")
 @pytest.mark.parametrize("method", ["sgd", "tract"])
 @pytest.mark.parametrize("patch,hidden", [(4, 6), (8, 10)])
 def test_numpy_loop_matches_torch_autograd(method, patch, hidden):
@@ -140,3 +141,39 @@ def test_study_is_paired_and_consistent_with_single_runs():
     assert st.epochs_to_target[1, 1, 0] == epochs_to_accuracy(run.epoch, run.test_accuracy, 0.9)
     with pytest.raises(ValueError, match="lr"):
         contrast_study([0.0, 1.0], lr=[0.1, 0.2, 0.3], epochs=1, seeds=[0])
+
+
+# The chapter's protocol (book/compression/tract.md), run once for the claim tests below: raw pixel scale and
+# standardised images, MLP and 4x4 patch embedding, learning rate tuned for SGD on three seeds, eight
+# evaluation seeds, 8 epochs, accuracy every quarter epoch.
+SPREADS = np.array([0.0, 0.5, 1.0])
+ARCHS = {"MLP": dict(patch=8, hidden=64), "patch embedding": dict(patch=4, hidden=16)}
+
+
+@pytest.fixture(scope="module")
+def protocol():
+    from lossbook.firstlayer import tuned_contrast_study
+
+    return {(arch, std): tuned_contrast_study(SPREADS, lr_grid=[0.1, 0.3, 1.0], tune_seeds=[100, 101, 102],
+                                              eval_seeds=np.arange(8), epochs=8, standardize=std, **kw)
+            for arch, kw in ARCHS.items() for std in (False, True)}
+
+
+@pytest.mark.claim("tract_speedup_mlp")
+@pytest.mark.claim("tract_speedup_patch")
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_tract_reaches_ninety_percent_sooner_on_the_raw_scale(protocol, arch):
+    from lossbook.stats import paired_difference
+
+    run = protocol[(arch, False)]
+    assert run.censored == 0
+    for i in range(SPREADS.size):
+        d = paired_difference(run.times[0, i], run.times[1, i])  # SGD minus TrAct, paired by seed
+        assert d.ci_low > 0, (arch, SPREADS[i], d)
+
+
+@pytest.mark.claim("tract_standardised")
+def test_gain_is_smaller_on_standardised_images(protocol):
+    gain = {std: np.mean([(protocol[(a, std)].times[0] - protocol[(a, std)].times[1]).mean() for a in ARCHS])
+            for std in (False, True)}
+    assert gain[True] < gain[False], gain

@@ -8,6 +8,7 @@ from lossbook.firstlayer import tract_linear, tract_weight_grad
 torch = pytest.importorskip("torch")
 
 
+@pytest.mark.claim("tract_layer")
 @pytest.mark.parametrize("b,n", [(5, 9), (12, 4)])
 def test_layer_gradients(b, n):
     torch.manual_seed(0)

@@ -11,6 +11,7 @@ from .experiment import (
     ContrastSplit,
     ContrastStudy,
     MLPRun,
+    TunedStudy,
     apply_contrast,
     contrast_digits,
     contrast_interval,
@@ -18,6 +19,7 @@ from .experiment import (
     epochs_to_accuracy,
     image_patches,
     train_first_layer_mlp,
+    tuned_contrast_study,
 )
 from .layers import tract_linear
 
@@ -28,6 +30,7 @@ __all__ = [
     "ContrastSplit",
     "ContrastStudy",
     "MLPRun",
+    "TunedStudy",
     "apply_contrast",
     "contrast_digits",
     "contrast_interval",
@@ -38,4 +41,5 @@ __all__ = [
     "tract_preactivation_change",
     "tract_weight_grad",
     "train_first_layer_mlp",
+    "tuned_contrast_study",
 ]
