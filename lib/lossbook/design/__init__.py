@@ -22,12 +22,14 @@ from .kernels import (
     rbf_kernel,
     sample_fourier_features,
 )
+from .toy import ToyDesignData, toy_design_data, toy_score
 
 __all__ = [
     "BidirectionalLoss",
     "DesignRun",
     "FourierFeatures",
     "KernelRidgePrediction",
+    "ToyDesignData",
     "bidirectional_loss",
     "fourier_feature_map",
     "gamma_hypergradient",
@@ -35,4 +37,6 @@ __all__ = [
     "optimize_designs",
     "rbf_kernel",
     "sample_fourier_features",
+    "toy_design_data",
+    "toy_score",
 ]
