@@ -75,7 +75,7 @@ def _losses(kern, Xh, Xl, yl, fwd_fit, target, beta):
     return L_f, L_b, g_f, g_b
 
 
-def _check_problem(designs, X_offline, y_offline, target, ridge, bandwidth, features):
+def _check_problem(designs, X_offline, y_offline, target, ridge, bandwidth, features, designs_name="designs"):
     Xl = _check_x(X_offline, "X_offline")
     d = Xl.shape[1]
     if Xl.shape[0] < 1:
@@ -83,9 +83,9 @@ def _check_problem(designs, X_offline, y_offline, target, ridge, bandwidth, feat
     yl = check_array(y_offline, "y_offline", ndim=1, max_abs=MAX_ABS_Y)
     if yl.shape[0] != Xl.shape[0]:
         raise ValueError(f"y_offline has {yl.shape[0]} entries but X_offline has {Xl.shape[0]} rows")
-    Xh = _check_x(designs, "designs", d)
+    Xh = _check_x(designs, designs_name, d, "X_offline")
     if Xh.shape[0] < 1:
-        raise ValueError("designs must have at least one row")
+        raise ValueError(f"{designs_name} must have at least one row")
     t = check_real(target, "target", low=-MAX_ABS_Y, high=MAX_ABS_Y)
     beta = check_real(ridge, "ridge", low=RIDGE_RANGE[0], high=RIDGE_RANGE[1])
     kern = _kernel(bandwidth, features, d)
@@ -196,7 +196,11 @@ def gamma_hypergradient(proxy_gradient, forward_gradient, backward_gradient, *, 
     if gb.shape != pg.shape:
         raise ValueError(f"backward_gradient has shape {gb.shape} but proxy_gradient has {pg.shape}")
     eta = check_real(step_size, "step_size", low=0.0, high=1e6, low_open=True)
-    # scale before the inner product so that moduli up to 1e100 cannot overflow
+    return _hypergrad(pg, gf, gb, eta)
+
+
+def _hypergrad(pg, gf, gb, eta):
+    # scale before the inner product so that large moduli cannot overflow
     s = max(float(np.max(np.abs(pg), initial=0.0)), 1e-300)
     diff = gf - gb
     t = max(float(np.max(np.abs(diff), initial=0.0)), 1e-300)
@@ -274,13 +278,13 @@ def optimize_designs(initial_designs, X_offline, y_offline, *, gamma: float | st
     """
     g_mode = _check_gamma(gamma, allow_adaptive=True)
     Xh, Xl, yl, t, beta, kern = _check_problem(initial_designs, X_offline, y_offline, target, ridge,
-                                               bandwidth, features)
+                                               bandwidth, features, "initial_designs")
     T = check_int(steps, "steps", low=1, high=MAX_STEPS)
     lr = check_real(learning_rate, "learning_rate", low=0.0, high=1e3, low_open=True)
     glr = check_real(gamma_learning_rate, "gamma_learning_rate", low=0.0, high=1.0, low_open=True)
     pbeta = check_real(proxy_ridge, "proxy_ridge", low=RIDGE_RANGE[0], high=RIDGE_RANGE[1])
     d = Xl.shape[1]
-    proxy = _kernel(bandwidth, proxy_features, d)
+    proxy = _kernel(bandwidth, proxy_features, d, "proxy_features")
     check_size(T * Xh.shape[0] * (Xl.shape[0] + Xh.shape[0]) * d, "steps * designs * data * d",
                limit=MAX_LOOP * 1000, what="kernel evaluations")
     kern.cache(Xl)
@@ -301,7 +305,7 @@ def optimize_designs(initial_designs, X_offline, y_offline, *, gamma: float | st
             look = X - lr * (gam * g_f + (1 - gam) * g_b)
             if np.all(np.isfinite(look)) and np.max(np.abs(look), initial=0.0) <= 1e100:
                 _, dF = _ridge_eval(proxy, Xl, pfit, look)
-                h = gamma_hypergradient(dF / X.shape[0], g_f, g_b, step_size=lr)
+                h = _hypergrad(dF / X.shape[0], g_f, g_b, lr)
                 gam = float(np.clip(gam + gam_opt.step(np.array(h)), 0.0, 1.0))
         gammas[k] = gam
         X = X - opt.step(gam * g_f + (1 - gam) * g_b)

@@ -51,12 +51,12 @@ class KernelRidgePrediction(NamedTuple):
     gradient: np.ndarray  #: d prediction_i / d x_i, shape (q, d)
 
 
-def _check_x(X, name: str, d: int | None = None) -> np.ndarray:
+def _check_x(X, name: str, d: int | None = None, other: str = "the other inputs") -> np.ndarray:
     arr = check_array(X, name, ndim=2, max_abs=MAX_ABS_X)
     if arr.shape[1] < 1:
         raise ValueError(f"{name} must have at least one column (dimension), got shape {arr.shape}")
     if d is not None and arr.shape[1] != d:
-        raise ValueError(f"{name} has {arr.shape[1]} columns but the other inputs (or features) have {d}")
+        raise ValueError(f"{name} has {arr.shape[1]} columns but {other} has {d}")
     return arr
 
 
@@ -132,9 +132,9 @@ class _Kernel:
         return -np.einsum("ij,ijk->ik", WK, diff) / self.bandwidth
 
 
-def _kernel(bandwidth, features, d) -> _Kernel:
+def _kernel(bandwidth, features, d, name="features") -> _Kernel:
     bw = check_real(bandwidth, "bandwidth", low=BANDWIDTH_RANGE[0], high=BANDWIDTH_RANGE[1])
-    return _Kernel(bw, _check_features(features, d))
+    return _Kernel(bw, _check_features(features, d, name))
 
 
 def sample_fourier_features(dim: int, n_features: int, *, bandwidth: float = 1.0,
@@ -210,7 +210,7 @@ def fourier_feature_map(X, features: FourierFeatures) -> np.ndarray:
     if not isinstance(features, FourierFeatures):
         raise TypeError(f"features must be a FourierFeatures, got {type(features).__name__}")
     feats = _check_features(features, None)
-    Xa = _check_x(X, "X", feats.omega.shape[1])
+    Xa = _check_x(X, "X", feats.omega.shape[1], "features.omega")
     check_size(Xa.shape[0] * feats.omega.shape[0], "X rows * n_features")
     return _Kernel(1.0, feats).phi(Xa)
 
@@ -241,7 +241,7 @@ def rbf_kernel(A, B, *, bandwidth: float = 1.0) -> np.ndarray:
     True
     """
     Aa = _check_x(A, "A")
-    Ba = _check_x(B, "B", Aa.shape[1])
+    Ba = _check_x(B, "B", Aa.shape[1], "A")
     return _kernel(bandwidth, None, Aa.shape[1]).gram(Aa, Ba)
 
 
@@ -320,7 +320,7 @@ def kernel_ridge_predict(X_train, y_train, X_query, *, ridge: float = 1e-6, band
         raise ValueError(f"y_train has {yt.shape[0]} entries but X_train has {Xt.shape[0]} rows")
     if Xt.shape[0] < 1:
         raise ValueError("X_train must have at least one row")
-    Xq = _check_x(X_query, "X_query", d)
+    Xq = _check_x(X_query, "X_query", d, "X_train")
     beta = check_real(ridge, "ridge", low=RIDGE_RANGE[0], high=RIDGE_RANGE[1])
     kern = _kernel(bandwidth, features, d)
     check_size(Xt.shape[0] ** 2, "X_train rows squared")

@@ -52,7 +52,7 @@ def toy_score(X, center, *, bump: float = 2.0, frequency: float = 2.0) -> np.nda
 
     Examples
     --------
-    >>> float(toy_score([[0.0, 0.0]], [0.0, 0.0]))
+    >>> float(toy_score([[0.0, 0.0]], [0.0, 0.0])[0])
     0.0
     """
     Xa = check_array(X, "X", ndim=2, max_abs=MAX_ABS_X)
@@ -107,14 +107,14 @@ def toy_design_data(n_samples: int = 1000, dim: int = 8, *, keep: float = 0.5, n
     d = check_int(dim, "dim", low=1, high=10**4)
     check_size(n * d, "n_samples * dim")
     frac = check_real(keep, "keep", low=0.0, high=1.0, low_open=True)
+    k = check_int(n_designs, "n_designs", low=1)
+    c0 = check_real(center, "center", low=-1e3, high=1e3)
+    rng = as_generator(seed)
     m = int(np.floor(frac * n))
     if m < 2:
         raise ValueError(f"keep * n_samples must be at least 2, got keep={frac}, n_samples={n}")
-    k = check_int(n_designs, "n_designs", low=1)
     if k > m:
         raise ValueError(f"n_designs must be at most the number of kept points ({m}), got {k}")
-    c0 = check_real(center, "center", low=-1e3, high=1e3)
-    rng = as_generator(seed)
     c = np.full(d, c0)
     X = rng.standard_normal((n, d))
     y = toy_score(X, c)
