@@ -237,7 +237,9 @@ def optimize_designs(initial_designs, X_offline, y_offline, *, gamma: float | st
     look-ahead :math:`X'=X-\eta\nabla\mathcal L_\gamma` (:math:`\eta` = ``learning_rate``), clipped to
     ``[0, 1]``. The proxy is kernel ridge on the offline data with ``proxy_features`` (RBF of
     ``bandwidth`` when None) and ``proxy_ridge``. The official code uses an ensemble of MLPs as the
-    proxy and also adapts the step size; neither is done here.
+    proxy and also adapts the step size; neither is done here. The defaults of ``learning_rate``,
+    ``proxy_ridge`` and ``gamma_learning_rate`` were chosen for the chapter's toy problem
+    (standardised scores, inputs of unit scale) and not tuned elsewhere.
 
     Parameters
     ----------
