@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._torch import require_torch
-from .._validate import check_real
 from .barcode import _check_image, _check_mask, _pairs_flat, _ranks, _sweep
 
 __all__ = ["BettiMatching", "betti_matching", "betti_matching_error", "betti_matching_loss",
@@ -62,7 +61,7 @@ def _dim1_keys(f, c, rank_f, rank_c, order_f, h, w):
     """Sweep ``f`` dually with a second representative keyed by ``c``; map death pixel -> key pixel."""
     ev, young_f, young_c, _ = _sweep(order_f[::-1].copy(), rank_f, rank_c, rank_c, h, w, True)
     keep = (f[young_f] > f[ev]) & (c[young_c] > f[ev])
-    return dict(zip(young_f[keep].tolist(), young_c[keep].tolist()))
+    return dict(zip(young_f[keep].tolist(), young_c[keep].tolist(), strict=True))
 
 
 def _match_flat(f, g, h, w):
@@ -79,7 +78,7 @@ def _match_flat(f, g, h, w):
     ok = (f[uf] < lev) & (g[ug] < lev)
     row_f = {b: i for i, b in enumerate(pf[0][:-1, 0].tolist())}
     row_g = {b: i for i, b in enumerate(pg[0][:-1, 0].tolist())}
-    m0 = [(row_f[a], row_g[b]) for a, b in zip(uf[ok].tolist(), ug[ok].tolist())]
+    m0 = [(row_f[a], row_g[b]) for a, b in zip(uf[ok].tolist(), ug[ok].tolist(), strict=True)]
     m0.append((len(pf[0]) - 1, len(pg[0]) - 1))  # the essential classes
     matched.append(np.array(m0, dtype=np.int64).reshape(-1, 2))
     # dimension 1
@@ -270,4 +269,3 @@ def betti_number_error(pred_mask, target_mask):
     return np.abs(betti_numbers(a) - betti_numbers(b))
 
 
-_ = check_real
