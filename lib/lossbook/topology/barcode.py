@@ -210,6 +210,12 @@ def _check_image(image, name="image"):
     return f
 
 
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def persistence_pairs(image, *, superlevel=False):
     """Critical pixels of the persistence pairs of a 2-D image, dimensions 0 and 1.
 
@@ -231,6 +237,8 @@ def persistence_pairs(image, *, superlevel=False):
     ------
     ValueError
         If ``image`` is not 2-D, is empty or holds NaN/inf.
+    TypeError
+        If ``superlevel`` is not a bool.
 
     Examples
     --------
@@ -239,7 +247,7 @@ def persistence_pairs(image, *, superlevel=False):
     [[2, 1], [0, -1]]
     """
     f = _check_image(image)
-    flat = (-f if superlevel else f).ravel()
+    flat = (-f if _check_flag(superlevel, "superlevel") else f).ravel()
     return _pairs_flat(flat, f.shape[0], f.shape[1])
 
 
@@ -268,6 +276,8 @@ def cubical_barcode(image, dim, *, superlevel=False):
     ------
     ValueError
         If ``image`` is not 2-D, empty or not finite, or ``dim`` is not 0 or 1.
+    TypeError
+        If ``superlevel`` is not a bool.
 
     Examples
     --------
@@ -280,6 +290,7 @@ def cubical_barcode(image, dim, *, superlevel=False):
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or int(dim) not in (0, 1):
         raise ValueError(f"dim must be 0 or 1, got {dim!r}")
     f = _check_image(image)
+    superlevel = _check_flag(superlevel, "superlevel")
     flat = (-f if superlevel else f).ravel()
     pairs = _pairs_flat(flat, f.shape[0], f.shape[1])[int(dim)]
     birth = flat[pairs[:, 0]]

@@ -10,7 +10,7 @@ target under Dice alone. Defaults (60 steps, rate 300, noise 2, weight 0.01) wer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
@@ -70,12 +70,13 @@ def vessel_mask(size=32, n_curves=3, *, seed=None):
             pos = pos + 0.5 * np.array([np.cos(heading), np.sin(heading)])
             if not (-1 <= pos[0] <= size + 1 and -1 <= pos[1] <= size + 1):
                 break
-            mask |= (xx - pos[0]) ** 2 + (yy - pos[1]) ** 2 <= 1.0
+            i0, j0 = max(int(pos[1]) - 2, 0), max(int(pos[0]) - 2, 0)
+            win = (slice(i0, i0 + 5), slice(j0, j0 + 5))
+            mask[win] |= (xx[win] - pos[0]) ** 2 + (yy[win] - pos[1]) ** 2 <= 1.0
     return mask.astype(float)
 
 
-@dataclass(frozen=True)
-class SegmentationFit:
+class SegmentationFit(NamedTuple):
     """Result of :func:`fit_segmentation`.
 
     Attributes
@@ -105,13 +106,13 @@ def fit_segmentation(target, *, loss="dice", alpha=0.01, steps=60, lr=300.0, noi
         Soft Dice loss, or soft Dice plus ``alpha`` times :func:`betti_matching_loss` (superlevel filtration
         of the probabilities, matching recomputed at every step).
     alpha : float, default 0.01
-        Weight of the Betti-matching term.
+        Weight of the Betti-matching term, in [0, 1000].
     steps : int, default 60
-        Gradient-descent steps.
+        Gradient-descent steps, 0 to 5000.
     lr : float, default 300
-        Step size (large because the soft Dice gradient of one pixel is of order 1 / number of pixels).
+        Step size in (0, 1e4] (large because the soft Dice gradient of one pixel is of order 1 / number of pixels).
     noise : float, default 2.0
-        Standard deviation of the Gaussian noise added to the initial logits ``4 (blur(target) - 1/2)``.
+        Standard deviation (0 to 100) of the Gaussian noise added to the initial logits ``4 (blur(target) - 1/2)``.
     seed : int or numpy.random.Generator
         Randomness of the initialisation (the same seed gives the same start for both losses).
 
@@ -134,9 +135,9 @@ def fit_segmentation(target, *, loss="dice", alpha=0.01, steps=60, lr=300.0, noi
     torch = require_torch()
     g = _check_mask(target, "target")
     loss = check_choice(loss, "loss", ("dice", "dice+bm"))
-    alpha = check_real(alpha, "alpha", low=0.0, high=1e6)
-    steps = check_int(steps, "steps", low=0, high=100_000)
-    lr = check_real(lr, "lr", low=0.0, high=1e6, low_open=True)
+    alpha = check_real(alpha, "alpha", low=0.0, high=1e3)
+    steps = check_int(steps, "steps", low=0, high=5000)
+    lr = check_real(lr, "lr", low=0.0, high=1e4, low_open=True)
     noise = check_real(noise, "noise", low=0.0, high=100.0)
     rng = as_generator(seed)
     start = 4.0 * (gaussian_filter(g, 1.0) - 0.5) + noise * rng.normal(size=g.shape)

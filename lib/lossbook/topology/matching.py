@@ -15,19 +15,21 @@ representative keyed by ``C``; a dying input interval is assigned the dying ``C`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .._torch import require_torch
-from .barcode import _check_image, _check_mask, _pairs_flat, _ranks, _sweep
+from .._validate import check_array
+from .barcode import _check_flag, _check_image, _check_mask, _pairs_flat, _ranks, _sweep
+
+_LOSS_MAX = 1e150
 
 __all__ = ["BettiMatching", "betti_matching", "betti_matching_error", "betti_matching_loss",
            "betti_number_error"]
 
 
-@dataclass(frozen=True)
-class BettiMatching:
+class BettiMatching(NamedTuple):
     """Result of :func:`betti_matching` (all indices are flat, row-major pixel indices).
 
     Attributes
@@ -128,9 +130,10 @@ def betti_matching(pred, target, *, superlevel=False):
     g = _check_image(target, "target")
     if f.shape != g.shape:
         raise ValueError(f"pred and target must have the same shape, got {f.shape} and {g.shape}")
+    superlevel = _check_flag(superlevel, "superlevel")
     s = -1.0 if superlevel else 1.0
     h, w = f.shape
-    return BettiMatching(*_match_flat(s * f.ravel(), s * g.ravel(), h, w), superlevel=bool(superlevel))
+    return BettiMatching(*_match_flat(s * f.ravel(), s * g.ravel(), h, w), superlevel=superlevel)
 
 
 def betti_matching_loss(pred, target, *, superlevel=True, matching=None):
@@ -149,7 +152,7 @@ def betti_matching_loss(pred, target, *, superlevel=True, matching=None):
     superlevel : bool, default True
         Superlevel filtration (likelihoods: foreground near 1).
     matching : BettiMatching, optional
-        A precomputed matching of ``pred`` and ``target``; computed when omitted.
+        A precomputed matching of ``pred`` and ``target`` (same ``superlevel``); computed when omitted.
 
     Returns
     -------
@@ -159,9 +162,10 @@ def betti_matching_loss(pred, target, *, superlevel=True, matching=None):
     Raises
     ------
     TypeError
-        If ``pred`` is not a torch tensor.
+        If ``pred`` is not a torch tensor or ``matching`` is not a :class:`BettiMatching`.
     ValueError
-        If the images are not 2-D, not finite, or of different shapes.
+        If the images are not 2-D, not finite, of different shapes, or hold a value of magnitude above 1e150
+        (whose square would overflow).
 
     Examples
     --------
@@ -173,10 +177,15 @@ def betti_matching_loss(pred, target, *, superlevel=True, matching=None):
     torch = require_torch()
     if not isinstance(pred, torch.Tensor):
         raise TypeError(f"pred must be a torch.Tensor, got {type(pred).__name__}")
-    tgt = target if isinstance(target, torch.Tensor) else torch.as_tensor(np.asarray(target, dtype=float))
-    tgt = tgt.to(pred.dtype).detach()
+    superlevel = _check_flag(superlevel, "superlevel")
+    f = check_array(pred.detach().cpu().numpy(), "pred", ndim=2, min_size=1, max_abs=_LOSS_MAX)
+    g = check_array(target.detach().cpu().numpy() if isinstance(target, torch.Tensor) else target, "target",
+                    ndim=2, min_size=1, max_abs=_LOSS_MAX)
+    if f.shape != g.shape:
+        raise ValueError(f"pred and target must have the same shape, got {f.shape} and {g.shape}")
+    tgt = torch.as_tensor(g, dtype=pred.dtype)
     if matching is None:
-        matching = betti_matching(pred.detach().cpu().numpy(), tgt.cpu().numpy(), superlevel=superlevel)
+        matching = betti_matching(f, g, superlevel=superlevel)
     elif not isinstance(matching, BettiMatching):
         raise TypeError(f"matching must be a BettiMatching, got {type(matching).__name__}")
     fp = pred.reshape(-1)
