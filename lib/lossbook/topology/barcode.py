@@ -187,20 +187,24 @@ def _ranks(f):
     return order, rank
 
 
-def _pairs_flat(f, h, w, sweep=_sweep):
+def _pairs_flat(f, h, w, dims=(0, 1)):
     """Pixel pairs of the sublevel filtration of the flat image ``f``: ``(pairs0, pairs1)``.
 
     ``pairs0`` rows are (birth pixel, death pixel), the essential class last with death pixel -1;
-    ``pairs1`` rows are (birth pixel, death pixel). Only positive-length intervals are kept.
+    ``pairs1`` rows are (birth pixel, death pixel). Only positive-length intervals are kept; a dimension
+    not in ``dims`` is returned as None.
     """
     order, rank = _ranks(f)
-    ev, young, _, _ = sweep(order, rank, rank, rank, h, w, False)
-    keep = f[young] < f[ev]
-    p0 = np.stack([young[keep], ev[keep]], axis=1)
-    p0 = np.vstack([p0, [[order[0], -1]]]).astype(np.int64)
-    ev, young, _, _ = sweep(order[::-1].copy(), rank, rank, rank, h, w, True)
-    keep = f[young] > f[ev]
-    p1 = np.stack([ev[keep], young[keep]], axis=1).astype(np.int64)
+    p0 = p1 = None
+    if 0 in dims:
+        ev, young, _, _ = _sweep(order, rank, rank, rank, h, w, False)
+        keep = f[young] < f[ev]
+        p0 = np.stack([young[keep], ev[keep]], axis=1)
+        p0 = np.vstack([p0, [[order[0], -1]]]).astype(np.int64)
+    if 1 in dims:
+        ev, young, _, _ = _sweep(order[::-1].copy(), rank, rank, rank, h, w, True)
+        keep = f[young] > f[ev]
+        p1 = np.stack([ev[keep], young[keep]], axis=1).astype(np.int64)
     return p0, p1
 
 
@@ -292,7 +296,7 @@ def cubical_barcode(image, dim, *, superlevel=False):
     f = _check_image(image)
     superlevel = _check_flag(superlevel, "superlevel")
     flat = (-f if superlevel else f).ravel()
-    pairs = _pairs_flat(flat, f.shape[0], f.shape[1])[int(dim)]
+    pairs = _pairs_flat(flat, f.shape[0], f.shape[1], (int(dim),))[int(dim)]
     birth = flat[pairs[:, 0]]
     death = np.where(pairs[:, 1] >= 0, flat[np.maximum(pairs[:, 1], 0)], np.inf)
     out = np.stack([birth, death], axis=1) if pairs.size else np.zeros((0, 2))
