@@ -9,8 +9,8 @@ import cripser
 import gudhi
 import numpy as np
 
-from benchmarks.harness import Case
-from lossbook.topology import cubical_barcode
+from benchmarks.harness import Case, Scaling
+from lossbook.topology import betti_matching, cubical_barcode
 
 
 def _sorted(b):
@@ -49,3 +49,17 @@ def _cases(n, repeats):
 
 
 CASES = _cases(256, 5) + _cases(1024, 3)
+
+
+def _matching(n):
+    rng = np.random.default_rng(n)
+    f, g = rng.random((n, n)), rng.random((n, n))
+    return lambda: betti_matching(f, g)
+
+
+# Growth of the Betti matching with the side n of the image: three sorts of N = n^2 pixels and five union-find
+# sweeps, so the operation count is taken as N log2 N.
+SCALING = [
+    Scaling("topology.betti_matching (random images)", "n (side)", (64, 128, 256, 512), _matching,
+            lambda n: n * n * np.log2(n * n), repeats=3),
+]
