@@ -186,6 +186,12 @@ def test_refusals_name_the_argument():
         variational_bound([0.6, 0.0], [0.5, 0.5], [0.5, 0.5], "TV")
     with pytest.raises(ValueError, match="critic"):
         variational_bound([LOG2, 0.0], [0.5, 0.5], [0.5, 0.5], "JS")
+    # where q = 0 the critic may reach f'(inf) = log 2 but not beyond (the bound would exceed D)
+    assert variational_bound([LOG2, -50.0], [1.0, 0.0], [0.0, 1.0], "JS") <= 2 * LOG2
+    with pytest.raises(ValueError, match="critic"):
+        variational_bound([1.0, -50.0], [1.0, 0.0], [0.0, 1.0], "JS")
+    with pytest.raises(ValueError, match="critic"):
+        variational_bound([0.6, 0.0], [1.0, 0.0], [0.0, 1.0], "TV")
     with pytest.raises(ValueError, match="p"):
         f_divergence([0.5, 0.6], [0.5, 0.5], "KL")
     with pytest.raises(ValueError, match="q"):

@@ -66,7 +66,7 @@ def f_generator(u, divergence: str = "KL") -> np.ndarray:
     -------
     numpy.ndarray
         ``f(u)``, same shape as ``u``; ``f(1) = 0``. ``inf`` only where the value exceeds the float
-        range (Pearson for ``u`` beyond about ``1e154``).
+        range (Pearson for ``u`` beyond about ``1e154``, KL for ``u`` beyond about ``2.4e305``).
 
     Raises
     ------
@@ -81,7 +81,7 @@ def f_generator(u, divergence: str = "KL") -> np.ndarray:
     div = _div(divergence)
     u = check_array(u, "u", low=0.0)
     if div == "KL":
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.where(u > 0, u * np.log(np.where(u > 0, u, 1.0)), 0.0)
     if div == "TV":
         return 0.5 * np.abs(u - 1.0)
@@ -91,7 +91,9 @@ def f_generator(u, divergence: str = "KL") -> np.ndarray:
     # JS: u log(2u/(u+1)) + log(2/(u+1)), written so that no large terms cancel
     with np.errstate(divide="ignore", invalid="ignore"):
         safe = np.where(u > 0, u, 1.0)
-        first = np.where(u > 0, u * (_LOG2 - np.log1p(1.0 / safe)), 0.0)
+        # log(2u/(u+1)): log u - log1p(u) for small u (1/u would overflow), -log1p(1/u) for large u
+        log_ratio = np.where(safe <= 1.0, np.log(safe) - np.log1p(safe), -np.log1p(1.0 / np.maximum(safe, 1.0)))
+        first = np.where(u > 0, u * (_LOG2 + log_ratio), 0.0)
     return first + _LOG2 - np.log1p(u)
 
 
@@ -292,9 +294,10 @@ def variational_bound(critic, p, q, divergence: str = "KL") -> float:
     Parameters
     ----------
     critic : array_like, shape (k,)
-        Critic values ``T_i``, finite with ``|T_i| <= CRITIC_MAX_ABS``; where ``q_i > 0`` they must
-        lie in the domain of ``f*`` (``|T_i| <= 1/2`` for TV, ``T_i < log 2`` for JS). Where
-        ``q_i = 0`` the conjugate is not evaluated.
+        Critic values ``T_i``, finite with ``|T_i| <= CRITIC_MAX_ABS``, in the domain of ``f*``
+        (``|T_i| <= 1/2`` for TV, ``T_i < log 2`` for JS). Where ``q_i = 0`` the conjugate is not
+        evaluated and ``T_i`` may also take the end point ``f'(inf)`` of the domain (``log 2`` for JS),
+        which keeps the bound valid there (``p_i T_i <= p_i f'(inf)``).
     p, q : array_like, shape (k,)
         Probability vectors.
     divergence : {"KL", "TV", "JS", "Pearson"}
@@ -324,10 +327,12 @@ def variational_bound(critic, p, q, divergence: str = "KL") -> float:
     check_same_length(("critic", t), ("p", p))
     live = q > 0
     tq = t[live]
-    if div == "TV" and tq.size and np.max(np.abs(tq)) > 0.5:
-        raise ValueError("critic must lie in [-0.5, 0.5] (the domain of the conjugate for TV) where q > 0")
-    if div == "JS" and tq.size and np.max(tq) >= _LOG2:
-        raise ValueError("critic must be below log 2 (the domain of the conjugate for JS) where q > 0")
+    if div == "TV" and t.size and np.max(np.abs(t)) > 0.5:
+        raise ValueError("critic must lie in [-0.5, 0.5], the domain of the conjugate for TV")
+    # JS: f*(t) is finite for t < log 2 only; where q = 0 the critic may reach f'(inf) = log 2, no further
+    if div == "JS" and t.size and (np.max(t) > _LOG2 or (tq.size and np.max(tq) >= _LOG2)):
+        raise ValueError("critic must be at most log 2, and below log 2 where q > 0 (the domain of the "
+                         "conjugate for JS)")
     gain = float(np.dot(p, t))
     with np.errstate(over="ignore"):
         cost = float(np.sum(q[live] * _conjugate(tq, div)))
