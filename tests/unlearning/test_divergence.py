@@ -57,8 +57,8 @@ def test_exact_divergence_matches_scipy_and_direct_sums(div):
 @pytest.mark.parametrize("div", DIVERGENCES)
 def test_conjugate_matches_numerical_supremum(div):
     """f*(t) = sup_{u >= 0} (t u - f(u)) computed by a bounded scalar search on a log scale of u."""
-    ts = {"KL": [-3.0, -0.5, 0.0, 0.7, 2.0], "Pearson": [-1.9, -1.0, 0.0, 1.0, 3.0],
-          "JS": [-3.0, -1.0, 0.0, 0.4, 0.6], "TV": [-0.5, -0.2, 0.0, 0.3, 0.5]}[div]
+    ts = {"KL": [-3.0, -0.5, 0.0, 0.7, 2.0], "Pearson": [-5.0, -2.0, -1.9, -1.0, 0.0, 1.0, 3.0],
+          "JS": [-3.0, -1.0, 0.0, 0.4, 0.6], "TV": [-2.0, -0.5, -0.2, 0.0, 0.3, 0.5]}[div]
     for t in ts:
         def neg(s, t=t):
             u = math.exp(s)
@@ -192,6 +192,16 @@ def test_refusals_name_the_argument():
         variational_bound([1.0, -50.0], [1.0, 0.0], [0.0, 1.0], "JS")
     with pytest.raises(ValueError, match="critic"):
         variational_bound([0.6, 0.0], [1.0, 0.0], [0.0, 1.0], "TV")
+
+
+def test_f_gan_table_conjugates_are_larger_outside_the_critic_range():
+    """The f-GAN forms t + t^2/4 (Pearson) and t (TV) exceed the exact conjugates on u >= 0 below
+    t = -2 and t = -1/2: they loosen the bound there, they never break it."""
+    t = np.array([-6.0, -3.0, -2.5])
+    assert np.all(t + t * t / 4 > conjugate(t, "Pearson"))
+    assert np.all(conjugate(t, "Pearson") == -1.0)
+    t = np.array([-3.0, -1.0, -0.6])
+    assert np.all(conjugate(t, "TV") == -0.5) and np.all(t < -0.5)
     with pytest.raises(ValueError, match="p"):
         f_divergence([0.5, 0.6], [0.5, 0.5], "KL")
     with pytest.raises(ValueError, match="q"):

@@ -34,6 +34,20 @@ def test_flat_keeps_more_retain_probability_than_gradient_ascent(study):
         assert d.ci_low > 0.0
 
 
+@pytest.mark.claim("flat_retain_matched")
+def test_flat_keeps_more_retain_probability_at_matched_forgetting(study):
+    def matched(m):  # retain probability at the first evaluation with forget probability < 0.05
+        out = []
+        for si in range(len(study.seeds)):
+            hit = np.flatnonzero(study.forget[m, si] < 0.05)
+            assert hit.size, "a method never reached forget probability 0.05"
+            out.append(study.retain[m, si, hit[0]])
+        return np.array(out)
+
+    for m in (1, 2):
+        assert paired_difference(matched(m), matched(0)).ci_low > 0.0
+
+
 @pytest.mark.claim("flat_template")
 def test_flat_raises_the_template_probability_on_forget_prompts(study):
     rise = study.template[1:, :, -1] - study.template[1:, :, 0]

@@ -10,15 +10,15 @@ with equality at ``T_i = f'(p_i / q_i)`` (:prf:ref:`flat-thm-bound`). The four d
 use the parametrisation of the f-GAN family that the FLAT code also uses: an *activation*
 ``g`` maps a real score into the domain of ``f*``.
 
-========  ===========================  =====================  =====================
-name      f(u)                          f*(t), domain          activation g(v)
-========  ===========================  =====================  =====================
-KL        u log u                       exp(t - 1), R          v
-TV        |u - 1| / 2                   t, [-1/2, 1/2]         tanh(v) / 2
-JS        u log u - (u+1) log((u+1)/2)  -log(2 - e^t), t<log2  log 2 - softplus(-v)
-Pearson   (u - 1)^2                     t + t^2 / 4, R         v
-========  ===========================  =====================  =====================
+- KL: ``f(u) = u log u``, ``f*(t) = exp(t - 1)`` on all reals, ``g(v) = v``;
+- TV: ``f(u) = |u - 1| / 2``, ``f*(t) = max(t, -1/2)`` for ``t <= 1/2``, ``g(v) = tanh(v) / 2``;
+- JS: ``f(u) = u log u - (u + 1) log((u + 1) / 2)``, ``f*(t) = -log(2 - e^t)`` for ``t < log 2``,
+  ``g(v) = log 2 - softplus(-v)``;
+- Pearson: ``f(u) = (u - 1)^2``, ``f*(t) = t + t^2 / 4`` for ``t >= -2`` and ``-1`` below, ``g(v) = v``.
 
+The conjugates are exact for generators defined on ``u >= 0``; the f-GAN tables list ``t`` (TV, on
+``[-1/2, 1/2]``) and ``t + t^2/4`` (Pearson, on all reals), which agree with these wherever the
+optimal critic can lie and elsewhere are larger, so they give a looser but still valid bound.
 ``JS`` with this generator is *twice* the Jensen-Shannon divergence (it lies in ``[0, 2 log 2]``).
 """
 
@@ -103,7 +103,7 @@ def conjugate(t, divergence: str = "KL") -> np.ndarray:
     Parameters
     ----------
     t : array_like
-        Points in the domain of ``f*``: all reals for KL and Pearson, ``[-1/2, 1/2]`` for TV,
+        Points in the domain of ``f*``: all reals for KL and Pearson, ``t <= 1/2`` for TV,
         ``t < log 2`` for JS.
     divergence : {"KL", "TV", "JS", "Pearson"}
 
@@ -126,8 +126,8 @@ def conjugate(t, divergence: str = "KL") -> np.ndarray:
     """
     div = _div(divergence)
     t = check_array(t, "t")
-    if div == "TV" and t.size and np.max(np.abs(t)) > 0.5:
-        raise ValueError("t must lie in [-0.5, 0.5], the domain of the conjugate for TV")
+    if div == "TV" and t.size and np.max(t) > 0.5:
+        raise ValueError("t must be at most 0.5, the domain of the conjugate for TV")
     if div == "JS" and t.size and np.max(t) >= _LOG2:
         raise ValueError("t must be below log 2, the domain of the conjugate for JS")
     return _conjugate(t, div)
@@ -138,9 +138,10 @@ def _conjugate(t: np.ndarray, div: str) -> np.ndarray:
         if div == "KL":
             return np.exp(t - 1.0)
         if div == "TV":
-            return t.copy()
+            return np.maximum(t, -0.5)  # below -1/2 the supremum over u >= 0 sits at u = 0
         if div == "Pearson":
-            return np.where(np.abs(t) > 1e150, np.inf, t + 0.25 * t * t)
+            # t + t^2/4 at u = 1 + t/2 >= 0; for t < -2 the supremum over u >= 0 is at u = 0: -f(0) = -1
+            return np.where(t < -2.0, -1.0, np.where(t > 1e150, np.inf, t + 0.25 * t * t))
     # JS: -log(2 - e^t) = -log 2 - log(-expm1(t - log 2)), stable as t -> log 2
     return -_LOG2 - np.log(-np.expm1(t - _LOG2))
 
@@ -295,7 +296,7 @@ def variational_bound(critic, p, q, divergence: str = "KL") -> float:
     ----------
     critic : array_like, shape (k,)
         Critic values ``T_i``, finite with ``|T_i| <= CRITIC_MAX_ABS``, in the domain of ``f*``
-        (``|T_i| <= 1/2`` for TV, ``T_i < log 2`` for JS). Where ``q_i = 0`` the conjugate is not
+        (``T_i <= 1/2`` for TV, ``T_i < log 2`` for JS). Where ``q_i = 0`` the conjugate is not
         evaluated and ``T_i`` may also take the end point ``f'(inf)`` of the domain (``log 2`` for JS),
         which keeps the bound valid there (``p_i T_i <= p_i f'(inf)``).
     p, q : array_like, shape (k,)
@@ -327,8 +328,8 @@ def variational_bound(critic, p, q, divergence: str = "KL") -> float:
     check_same_length(("critic", t), ("p", p))
     live = q > 0
     tq = t[live]
-    if div == "TV" and t.size and np.max(np.abs(t)) > 0.5:
-        raise ValueError("critic must lie in [-0.5, 0.5], the domain of the conjugate for TV")
+    if div == "TV" and t.size and np.max(t) > 0.5:
+        raise ValueError("critic must be at most 0.5, the domain of the conjugate for TV")
     # JS: f*(t) is finite for t < log 2 only; where q = 0 the critic may reach f'(inf) = log 2, no further
     if div == "JS" and t.size and (np.max(t) > _LOG2 or (tq.size and np.max(tq) >= _LOG2)):
         raise ValueError("critic must be at most log 2, and below log 2 where q > 0 (the domain of the "

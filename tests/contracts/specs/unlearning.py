@@ -13,7 +13,7 @@ _JS_TOP = float(np.nextafter(math.log(2.0), 0.0))
 
 
 def _low(a):
-    return -0.5 if a["divergence"] == "TV" else None
+    return None
 
 
 def _high(a):
