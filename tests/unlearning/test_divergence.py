@@ -123,7 +123,7 @@ def test_optimiser_over_critics_reaches_divergence(div):
             res = linprog(-(p - q), bounds=[(-0.5, 0.5)] * p.size, method="highs")
             best = variational_bound(res.x, p, q, div)
         else:  # unconstrained in the activation's argument v
-            res = minimize(lambda v: -variational_bound(activation(v, div), p, q, div), np.zeros(p.size),
+            res = minimize(lambda v, p=p, q=q: -variational_bound(activation(v, div), p, q, div), np.zeros(p.size),
                            method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
             best = -res.fun
         # a smooth concave maximisation stopped at gtol 1e-10 with O(1) curvature: value within 1e-8

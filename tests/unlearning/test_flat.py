@@ -101,11 +101,20 @@ def test_code_reverse_kl_entry_moves_the_probabilities_the_wrong_way():
     u = np.linspace(0.0, 1.0, 11)
     g = -np.exp(u)
     assert np.allclose(-1.0 - np.log(-g), -1.0 - u)  # the pair is consistent with the RKL conjugate
-    loss_e = [-(-math.exp(x)) + (-1.0 - 0.5) for x in u]  # vary P_e at P_f = 0.5
-    loss_f = [-(-math.exp(0.5)) + (-1.0 - x) for x in u]  # vary P_f at P_e = 0.5
+    def g_code(x):
+        return -math.exp(x)
+
+    def fstar_g_code(x):
+        return -1.0 - x
+
+    def loss(pe, pf, g=g_code):  # the code's loss: -g(P_e) + f*(g(P_f))
+        return -g(pe) + fstar_g_code(pf)
+
+    loss_e = [loss(x, 0.5) for x in u]  # vary P_e at P_f = 0.5
+    loss_f = [loss(0.5, x) for x in u]  # vary P_f at P_e = 0.5
     assert np.all(np.diff(loss_e) > 0) and np.all(np.diff(loss_f) < 0)
-    # the f-GAN activation -exp(-v) is increasing and gives the right direction
-    loss_e_fgan = [-(-math.exp(-x)) for x in u]
+    # the f-GAN activation -exp(-v) is increasing and gives the right direction on the template side
+    loss_e_fgan = [loss(x, 0.5, g=lambda y: -math.exp(-y)) for x in u]
     assert np.all(np.diff(loss_e_fgan) < 0)
 
 

@@ -35,7 +35,7 @@ def test_flat_keeps_more_retain_probability_than_gradient_ascent(study):
 
 
 @pytest.mark.claim("flat_retain_matched")
-def test_flat_keeps_more_retain_probability_at_matched_forgetting(study):
+def test_most_of_the_retain_gap_arises_after_forgetting(study):
     def matched(m):  # retain probability at the first evaluation with forget probability < 0.05
         out = []
         for si in range(len(study.seeds)):
@@ -44,8 +44,13 @@ def test_flat_keeps_more_retain_probability_at_matched_forgetting(study):
             out.append(study.retain[m, si, hit[0]])
         return np.array(out)
 
+    ga_final, ga_matched = study.retain[0, :, -1], matched(0)
     for m in (1, 2):
-        assert paired_difference(matched(m), matched(0)).ci_low > 0.0
+        gain_final = study.retain[m, :, -1] - ga_final
+        gain_matched = matched(m) - ga_matched
+        # the gain at matched forgetting is smaller than the gain at the last step, on the paired seeds
+        assert paired_difference(gain_final, gain_matched).ci_low > 0.0
+        assert gain_matched.mean() < 0.5 * gain_final.mean()
 
 
 @pytest.mark.claim("flat_template")

@@ -147,7 +147,7 @@ def _conjugate(t: np.ndarray, div: str) -> np.ndarray:
 
 
 def activation(v, divergence: str = "KL") -> np.ndarray:
-    """Output activation ``g(v)`` mapping any real score into the domain of ``f*`` (eq. :eq:`flat-act`).
+    """Output activation ``g(v)`` mapping any real score into the domain of ``f*`` (table after eq. :eq:`flat-conj`).
 
     Parameters
     ----------
