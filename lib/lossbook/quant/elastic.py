@@ -116,7 +116,8 @@ def _nearest_cells(levels):
 
 def _scaled(m: float, sigma: float) -> float:
     # sigma^2 * m, formed as (sigma sqrt(m))^2 so that a tiny sigma does not underflow before a large m multiplies it
-    return float((sigma * np.sqrt(max(m, 0.0))) ** 2)
+    with np.errstate(over="ignore"):  # beyond the float range the error is inf (documented)
+        return float((sigma * np.sqrt(max(m, 0.0))) ** 2)
 
 
 def grid_quantization_mse(levels, law: str = "gaussian", sigma: float = 1.0) -> float:
@@ -139,7 +140,8 @@ def grid_quantization_mse(levels, law: str = "gaussian", sigma: float = 1.0) -> 
     Returns
     -------
     float
-        ``E[(X - Q(X))^2]``, in squared units of ``sigma``. Relative accuracy about ``1e-10`` for grids with
+        ``E[(X - Q(X))^2]``, in squared units of ``sigma`` (``inf`` only when it exceeds the float range, i.e.
+        for ``sigma`` or levels near ``1e154`` and beyond). Relative accuracy about ``1e-10`` for grids with
         step at least ``sigma / 50`` (8 bits on ``[-3 sigma, 3 sigma]``), degrading like ``step^-3`` for finer grids
         (differences of the normal CDF lose digits there).
 
@@ -161,7 +163,8 @@ def grid_quantization_mse(levels, law: str = "gaussian", sigma: float = 1.0) -> 
     lv = check_array(levels, "levels", ndim=1, min_size=1)
     if lv.size > 2**16:
         raise ValueError(f"levels must have at most 2**16 = 65536 entries, got {lv.size}")
-    z = np.unique(lv / sigma)
+    with np.errstate(over="ignore"):  # an overflowing ratio is refused just below
+        z = np.unique(lv / sigma)
     if not np.all(np.isfinite(z)) or np.max(np.abs(z)) > MAX_CLIP_RATIO:
         raise ValueError(f"levels must satisfy max |level| / sigma <= {MAX_CLIP_RATIO:g} (levels relative to "
                          f"sigma={sigma!r})")
@@ -191,7 +194,8 @@ def uniform_quantizer_mse(bits: int, clip: float, law: str = "gaussian", sigma: 
     Returns
     -------
     QuantizerMSE
-        ``(mse, granular, overload, step)``.
+        ``(mse, granular, overload, step)``; a field is ``inf`` only when its value exceeds the float range
+        (``clip`` or ``sigma`` near ``1e154`` and beyond).
 
     Raises
     ------
@@ -213,7 +217,8 @@ def uniform_quantizer_mse(bits: int, clip: float, law: str = "gaussian", sigma: 
     law = check_choice(law, "law", LAWS)
     sigma = check_real(sigma, "sigma", low=0.0, low_open=True)
     clip = check_real(clip, "clip", low=0.0, low_open=True)
-    c = clip / sigma
+    with np.errstate(over="ignore", under="ignore"):  # an overflowing or vanishing ratio is refused below
+        c = clip / sigma
     if not (c <= MAX_CLIP_RATIO) or c == 0:
         raise ValueError(f"clip / sigma must lie in (0, {MAX_CLIP_RATIO:g}], got clip={clip!r}, sigma={sigma!r}")
     L = 2**b
@@ -226,7 +231,8 @@ def uniform_quantizer_mse(bits: int, clip: float, law: str = "gaussian", sigma: 
     ends = np.array([-np.inf, c]), np.array([-c, np.inf]), np.array([-c, c])  # ... the overload cells start there
     overload = float(np.sum(cells(*ends)))
     g, o = _scaled(granular, sigma), _scaled(overload, sigma)
-    return QuantizerMSE(mse=g + o, granular=g, overload=o, step=2.0 * clip / (L - 1))
+    with np.errstate(over="ignore"):
+        return QuantizerMSE(mse=g + o, granular=g, overload=o, step=2.0 * clip / (L - 1))
 
 
 def _check_tensor(x, name: str, torch, *, ndim=None):
@@ -293,8 +299,10 @@ def wdr_loss(weights: Sequence, kurt_target: float = 1.8, lam_k: float = 0.015, 
         x = w.reshape(-1)
         # moments are scale free: divide by a power of two near max |w| (exact) so that w^4 neither over- nor
         # underflows (multiply by exp2(-e): torch.ldexp passes no gradient back to its input)
-        e = torch.frexp(x.detach().abs().max())[1]
-        x = x * torch.exp2(-e.to(x.dtype))
+        e = torch.frexp(x.detach().abs().max())[1].to(x.dtype)
+        # two half steps: 2^-e alone overflows float32 when max |w| is subnormal (e < -126)
+        half = torch.exp2(-torch.floor(e / 2))
+        x = (x * half) * torch.exp2(-e - torch.log2(half))
         c = x - x.mean()
         m2 = (c * c).mean()
         if float(m2.detach()) == 0.0:
@@ -327,7 +335,8 @@ def gpg_loss(logits: Sequence, labels, alpha: float = 0.5):
     Returns
     -------
     torch.Tensor, shape (len(logits),)
-        One loss per subnet; summing them and back-propagating once gives the same gradients as one backward
+        One loss per subnet (``inf`` only when a logit gap exceeds the float range, so that a log-probability
+        does too); summing them and back-propagating once gives the same gradients as one backward
         pass per subnet.
 
     Raises
@@ -373,6 +382,10 @@ def gpg_loss(logits: Sequence, labels, alpha: float = 0.5):
     for j in range(1, len(logits)):
         teacher = F.log_softmax(logits[j - 1].detach(), dim=1)
         student = F.log_softmax(logits[j], dim=1)
-        kl = F.kl_div(student, teacher, reduction="batchmean", log_target=True)
+        # KL(p_t || p_s) summed over classes, averaged over the batch; classes with p_t = 0 contribute 0 even when
+        # a log-probability is -inf (kl_div would form 0 * inf = NaN there)
+        p_t = teacher.exp()
+        terms = torch.where(p_t > 0, p_t * (teacher - student), torch.zeros_like(p_t))
+        kl = terms.sum(dim=1).mean()
         losses.append(alpha * kl + (1.0 - alpha) * F.cross_entropy(logits[j], y))
     return torch.stack(losses)
