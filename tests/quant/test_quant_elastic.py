@@ -368,3 +368,24 @@ def test_wdr_training_reaches_the_kurtosis_target_and_lowers_quantisation_error(
     # accuracy: a gain at 2 bits on average, and the curves meet at 8 bits
     assert np.mean([r["acc"][2] - p["acc"][2] for p, r in zip(plain, wdr, strict=True)]) > 0
     assert abs(np.mean([r["acc"][8] - p["acc"][8] for p, r in zip(plain, wdr, strict=True)])) < 0.01
+
+
+@pytest.mark.claim("eqn_cell_closed_form")
+@pytest.mark.parametrize("law", ["gaussian", "laplace"])
+def test_narrow_cells_keep_full_accuracy_against_mpmath(law):
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    bits, c = 7, 4.0  # step 0.063 sigma: the plain antiderivatives lose about 5 digits here
+    q = [mp.mpf(v) for v in np.linspace(-c, c, 2**bits)]
+    t = [-mp.inf] + [(q[k] + q[k + 1]) / 2 for k in range(len(q) - 1)] + [mp.inf]
+    if law == "gaussian":
+        def pdf(x):
+            return mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+    else:
+        def pdf(x):
+            return mp.exp(-mp.sqrt(2) * abs(x)) / mp.sqrt(2)
+    ref = mp.mpf(0)
+    for k, qk in enumerate(q):
+        pts = [t[k]] + ([mp.mpf(0)] if t[k] < 0 < t[k + 1] else []) + [t[k + 1]]
+        ref += mp.quad(lambda x, qk=qk: (x - qk) ** 2 * pdf(x), pts)
+    assert uniform_quantizer_mse(bits, c, law).mse == pytest.approx(float(ref), rel=1e-12)
