@@ -7,10 +7,18 @@ import heapq
 import cvxpy as cp
 import numpy as np
 import torch
+from scipy import integrate, stats
 
 from benchmarks.gptq_torch import torch_gptq
 from benchmarks.harness import Case, Scaling
-from lossbook.quant import expected_loss, gptq_quantize, hessian_from_inputs, integer_bits, waterfill_bits
+from lossbook.quant import (
+    expected_loss,
+    gptq_quantize,
+    hessian_from_inputs,
+    integer_bits,
+    uniform_quantizer_mse,
+    waterfill_bits,
+)
 
 _RNG = np.random.default_rng(0)
 _N = 4096
@@ -93,7 +101,27 @@ def _gptq_case(m, n, dtype, threads):
                 lambda a, b: _check_gptq(a, b, dtype), repeats=3, kind="external", threads=threads, dtype=dtype)
 
 
+_MSE_BITS, _MSE_CLIP = 6, 3.0
+
+
+def _quad_quantizer_mse(bits=_MSE_BITS, c=_MSE_CLIP):
+    """Gaussian MSE of the b-bit grid on [-c, c] by adaptive quadrature, cell by cell (what a user would write)."""
+    q = np.linspace(-c, c, 2**bits)
+    t = np.concatenate([[-np.inf], 0.5 * (q[:-1] + q[1:]), [np.inf]])
+    pdf = stats.norm.pdf
+    return sum(integrate.quad(lambda x, qk=qk: (x - qk) ** 2 * pdf(x), t[k], t[k + 1], epsabs=0, epsrel=1e-12)[0]
+               for k, qk in enumerate(q))
+
+
+def _check_quantizer_mse(ours, peer):
+    if abs(ours.mse - peer) > 1e-9 * peer:
+        raise AssertionError(f"uniform_quantizer_mse {ours.mse!r} vs quad {peer!r}")
+
+
 CASES = [
+    Case("quant.uniform_quantizer_mse (gaussian, closed form)", "scipy.integrate.quad per cell (rel 1e-12)",
+         f"{_MSE_BITS} bits, c = {_MSE_CLIP} sigma", lambda: uniform_quantizer_mse(_MSE_BITS, _MSE_CLIP, "gaussian"),
+         _quad_quantizer_mse, _check_quantizer_mse, repeats=5, kind="external"),
     Case("quant.waterfill_bits (numba)", "cvxpy + Clarabel (tol 1e-12)", f"n = {_N}",
          lambda: waterfill_bits(_C, _R, b_max=8), _cvxpy_waterfill, _check_waterfill, repeats=5, kind="external"),
     Case("quant.integer_bits (numba)", "pure-Python heap greedy", f"n = {_N}, b<=8",

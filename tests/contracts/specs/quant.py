@@ -2,6 +2,8 @@
 
 import numpy as np
 from contracts_dsl import (
+    CONSTANT,
+    EXTREMES,
     RESULT,
     Array,
     Bad,
@@ -18,7 +20,7 @@ from contracts_dsl import (
 )
 from hypothesis import strategies as st
 
-from lossbook.quant import hessian_from_inputs
+from lossbook.quant import LAWS, hessian_from_inputs
 
 MN = {"m": (1, 4), "n": (1, 5), "N": (1, 6)}
 W = Array(shape=("m", "n"), typical=(-3.0, 3.0))
@@ -101,7 +103,92 @@ def _avg_bits_integer(a):
 
 AVG_INT = Sampled([0.0, 1.0, 2.0, 3.0, 8.0], bad=(-1.0, np.nan, "3"))
 
+class TensorList(Domain):
+    """A list of 1-3 floating torch tensors (float64 or float32) at a drawn scale, for ``wdr_loss``/``gpg_loss``.
+
+    ``shape`` names dims (``("n", "K")`` for logits) or is ``None`` (any small shape with >= 2 entries, not
+    constant). ``bad`` extra cases: a bare tensor, an empty list, NaN, a constant tensor, an integer tensor.
+    """
+
+    def __init__(self, shape=None):
+        self.shape = shape
+
+    def valid(self, draw, a):
+        import torch
+
+        k = draw(st.integers(1, 3))
+        dtype = draw(st.sampled_from([torch.float64, torch.float32]))
+        finfo = torch.finfo(dtype)
+        out = []
+        for _ in range(k):
+            shape = (a["n"], a["K"]) if self.shape else tuple(draw(st.lists(st.integers(1, 4), min_size=1,
+                                                                              max_size=2)))
+            if not self.shape and int(np.prod(shape)) < 2:
+                shape = (2,)
+            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+            x = rng.normal(size=shape)
+            if not self.shape:
+                x.flat[0], x.flat[-1] = 1.0, -1.0  # never constant
+            scale = draw(st.sampled_from([v for v in EXTREMES if v * 4 < finfo.max and v >= finfo.tiny]))
+            out.append(torch.as_tensor(np.clip(x, -4, 4) * scale, dtype=dtype))
+        return out
+
+    def invalid(self, a, name):
+        import torch
+
+        shape = (a["n"], a["K"]) if self.shape else (3,)
+        good = torch.ones(shape, dtype=torch.float64)
+        good.view(-1)[0] = 2.0
+        nan = good.clone()
+        nan.view(-1)[0] = float("nan")
+        bad = [Bad(None, "None"), Bad(good, "a bare tensor, not a list"), Bad([], "an empty list"),
+               Bad([nan], "a NaN entry"), Bad([good.long()], "an integer tensor"), Bad("w", "a string"),
+               Bad([good.numpy()], "a NumPy array")]
+        if self.shape:
+            bad.append(Bad([good, torch.ones((a["n"] + 1, a["K"]), dtype=torch.float64)], "shapes that differ"))
+            bad.append(Bad([torch.ones(a["K"], dtype=torch.float64)], "1-D logits"))
+        else:
+            bad += [Bad([torch.ones(4, dtype=torch.float64)], "a constant tensor"),
+                    Bad([torch.ones(1, dtype=torch.float64)], "a single entry")]
+        return bad
+
+
+class TorchLabels(Domain):
+    """Integer class labels ``(n,)`` in ``[0, K)`` as an int64 torch tensor."""
+
+    def valid(self, draw, a):
+        import torch
+
+        y = draw(st.lists(st.integers(0, a["K"] - 1), min_size=a["n"], max_size=a["n"]))
+        return torch.as_tensor(np.array(y, dtype=np.int64))
+
+    def invalid(self, a, name):
+        import torch
+
+        n, K = a["n"], a["K"]
+        return [Bad(None, "None"), Bad(np.zeros(n, dtype=np.int64), "a NumPy array"),
+                Bad(torch.zeros(n, dtype=torch.float64), "float labels"),
+                Bad(torch.full((n,), K, dtype=torch.int64), "a label equal to K"),
+                Bad(torch.full((n,), -1, dtype=torch.int64), "a negative label"),
+                Bad(torch.zeros(n + 1, dtype=torch.int64), "a length clash with logits", any_of=("logits",))]
+
+
+SIGMA = Real(low=0.0, low_open=True, typical=(1e-3, 1e3))
+CLIP_RATIO = {ValueError: "sigma"}  # documented: |level| / sigma and clip / sigma at most MAX_CLIP_RATIO
+
 SPECS = {
+    "LAWS": CONSTANT,
+    "MAX_CLIP_RATIO": CONSTANT,
+    "QuantizerMSE": RESULT,
+    "grid_quantization_mse": fn(levels=Array(shape=("L",), typical=(-3.0, 3.0)), law=Choice(*LAWS), sigma=SIGMA,
+                                dims={"L": (1, 6)}, may_inf=True, may_raise=CLIP_RATIO),
+    "uniform_quantizer_mse": fn(bits=Int(1, 12, typical=(1, 8)), clip=Real(low=0.0, low_open=True,
+                                                                           typical=(1e-2, 10.0)),
+                                law=Choice(*LAWS), sigma=SIGMA, may_inf=True, may_raise=CLIP_RATIO),
+    "wdr_loss": fn(weights=TensorList(), kurt_target=Real(1.0, 1e6, typical=(1.0, 10.0)),
+                   lam_k=Real(0.0, 1e6, typical=(0.0, 1.0)), lam_s=Real(0.0, 1e6, typical=(0.0, 1.0))),
+    "gpg_loss": fn(logits=TensorList(("n", "K")), labels=TorchLabels(), alpha=Real(0.0, 1.0),
+                   dims={"n": (1, 4), "K": (2, 5)}, may_inf=True),
     "BAQResult": RESULT,
     "GPTQResult": RESULT,
     "KKTResiduals": RESULT,
