@@ -49,3 +49,29 @@ def test_zero_gradient_gives_no_perturbation():
 def test_bad_rho_is_named():
     with pytest.raises(ValueError, match="rho"):
         sam_perturbed_loss(lambda w: (w**2).sum(), np.ones(2), -1.0)
+
+
+def _descend(loss_fn, w, lr, steps):
+    for _ in range(steps):
+        t = torch.tensor(w, requires_grad=True)
+        (g,) = torch.autograd.grad(loss_fn(t), t)
+        w = w - lr * g.numpy()
+    return w
+
+
+@pytest.mark.claim("saf_link")
+def test_past_iterate_is_sams_ascent_point_to_first_order(mlp):
+    # after a short window of gradient steps, w_old - w_e points along g(w_e) and the loss drop over the window
+    # equals SAM's first-order sharpness rho |g| at the radius the weights travelled; the gap is O(lr * steps)
+    gaps = []
+    for lr in (1e-2, 1e-3):
+        w_old = mlp.params
+        w_e = _descend(mlp.loss_fn, w_old, lr, 5)
+        rho = float(np.linalg.norm(w_old - w_e))
+        r = sam_perturbed_loss(mlp.loss_fn, w_e, rho)
+        drop = float(mlp.loss_fn(torch.tensor(w_old))) - r.loss
+        cos = (w_old - w_e) @ r.epsilon / rho**2
+        assert cos > 0.99
+        gaps.append(abs(drop / (rho * r.grad_norm) - 1.0))
+        assert abs(r.perturbed_loss - r.loss) == pytest.approx(drop, rel=5 * gaps[-1] + 1e-6)
+    assert gaps[1] < 0.2 * gaps[0] and gaps[1] < 1e-2
