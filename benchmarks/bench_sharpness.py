@@ -2,14 +2,13 @@
 
 The peer is what a PyTorch user would otherwise write: ``torch.autograd.functional.hessian`` (one backward
 pass per parameter) followed by ``torch.linalg.eigvalsh`` (O(n^3)). Ours needs one double-backward product
-per power-iteration step, independent of n, so it loses on the smallest models (where n is below the
-number of steps k): the dense route costs about n backward passes plus n^3/3 flops, ours about 2k backward
-passes, so ours wins once n exceeds roughly 2k. k depends on the eigengap, not on n; each row's size label
-gives n and the number k of Hessian-vector products our run used, and the ratio column shows where the ratio crosses 1 (measured: at n = 29
-with k = 69 the dense route wins; from n = 37 on, power iteration wins, by two orders of magnitude at n = 3610).
-Model: the tanh MLP of :func:`lossbook.sharpness.flat_mlp` on 300 digits images (10 classes) using the d
-highest-variance pixels, hidden width h, at a random initialisation (seed 0). Both sides run in float64 on one
-thread.
+per power-iteration step, independent of n: the dense route costs about n backward passes plus n^3/3 flops,
+ours about 2k backward passes for k products, so ours wins once n exceeds roughly 2k. k depends on the
+eigengap, not on n; each row's size label gives n and the number k of Hessian-vector products our run used,
+and the ratio column shows where the ratio crosses 1 (measured: at n = 29 with k = 69 the dense route wins;
+from n = 37 on, power iteration wins, by two orders of magnitude at n = 3610). Model: the tanh MLP of
+:func:`lossbook.sharpness.flat_mlp` on 300 digits images (10 classes) using the d highest-variance pixels,
+hidden width h, at a random initialisation (seed 0). Both sides run in float64 on one thread.
 """
 
 from __future__ import annotations
