@@ -142,7 +142,11 @@ def trajectory_kl_torch(logits, past_logits, tau: float = 5.0):
     else:
         past = torch.as_tensor(check_array(past_logits, "past_logits", ndim=2), dtype=logits.dtype)
     _check_inputs(logits.detach().cpu().numpy(), past.cpu().numpy(), tau)
-    tau = float(tau)
+    return _trajectory_kl_torch_unchecked(torch, logits, past, float(tau))
+
+
+def _trajectory_kl_torch_unchecked(torch, logits, past, tau: float):
+    """The training loop's fast path: inputs already checked (finite, same shape, ``|z| <= MAX_LOGIT``)."""
     log_q = torch.log_softmax(logits / tau, dim=1)
     log_p = torch.log_softmax(past / tau, dim=1)
     return tau**2 * (log_p.exp() * (log_p - log_q)).sum(dim=1).mean()
