@@ -80,3 +80,24 @@ def test_saf_accuracy_is_on_par_with_sam_and_sgd(chapter_study):
         d = _diff(chapter_study, "test_accuracy", "saf", other)
         assert d.ci_low < 0 < d.ci_high
         assert d.half_width < 0.01
+
+
+@pytest.mark.parametrize("delay", [1, 2, 3])
+def test_logit_bank_returns_the_logits_pushed_delay_epochs_earlier_under_shuffling(delay):
+    import torch
+
+    from lossbook.sharpness.experiment import _LogitBank
+
+    n, k = 11, 3
+    bank = _LogitBank(torch, n, k, delay)
+    rng = np.random.default_rng(0)
+    truth = {}
+    for epoch in range(8):
+        order = rng.permutation(n)
+        for start in range(0, n, 4):
+            idx = torch.as_tensor(order[start:start + 4])
+            if epoch >= delay:
+                np.testing.assert_array_equal(bank.past(epoch, idx).numpy(), truth[epoch - delay][idx.numpy()])
+            z = rng.standard_normal((idx.numel(), k))
+            truth.setdefault(epoch, np.zeros((n, k)))[idx.numpy()] = z
+            bank.push(epoch, idx, torch.as_tensor(z))

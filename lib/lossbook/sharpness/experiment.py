@@ -60,6 +60,24 @@ class SharpnessStudy(NamedTuple):
     seconds_per_epoch: np.ndarray
 
 
+class _LogitBank:
+    """Ring buffer of per-sample logits for the last ``delay + 1`` epochs, indexed by sample id.
+
+    ``push(epoch, idx, z)`` stores the logits of samples ``idx`` seen in ``epoch``; ``past(epoch, idx)`` returns
+    those stored for the same samples in ``epoch - delay`` (the batch order may differ between epochs).
+    """
+
+    def __init__(self, torch, n_samples, n_classes, delay):
+        self.delay = delay
+        self.store = torch.zeros(delay + 1, n_samples, n_classes, dtype=torch.float64)
+
+    def push(self, epoch, idx, z):
+        self.store[epoch % (self.delay + 1), idx] = z
+
+    def past(self, epoch, idx):
+        return self.store[(epoch - self.delay) % (self.delay + 1), idx]
+
+
 def _logits(theta, X, sizes):
     d, h, k = sizes
     i = 0
@@ -229,7 +247,7 @@ def _train(torch, split, method, seed, epochs, hidden, lr, momentum, batch_size,
     sizes = model.sizes
     theta = torch.as_tensor(model.params.copy())
     buf = torch.zeros_like(theta)
-    bank = torch.zeros(delay + 1, n, k, dtype=torch.float64)  # ring buffer of recorded logits
+    bank = _LogitBank(torch, n, k, delay)
     ce = torch.nn.functional.cross_entropy
     evals = 0
     train_seconds = 0.0
@@ -264,9 +282,9 @@ def _train(torch, split, method, seed, epochs, hidden, lr, momentum, batch_size,
                 eps = rho * g / gn if gn > 0 else torch.zeros_like(g)
                 g, _ = grad(theta + eps, xb, yb)
             elif method == "saf":
-                past = bank[(epoch - delay) % (delay + 1), idx] if epoch >= start_epoch else None
+                past = bank.past(epoch, idx) if epoch >= start_epoch else None
                 g, z = grad(theta, xb, yb, past)
-                bank[epoch % (delay + 1), idx] = z  # this epoch's logits, read again `delay` epochs later
+                bank.push(epoch, idx, z)  # this epoch's logits, read again `delay` epochs later
             else:
                 g, _ = grad(theta, xb, yb)
             buf = momentum * buf + g
