@@ -179,7 +179,8 @@ def train_sharpness_run(method: str, seed: int, *, epochs: int = 30, hidden: int
     rho : float, default 0.05
         SAM radius in ``[0, 100]`` (used by ``"sam"``).
     lam, tau : float, default 0.3 and 5.0
-        SAF weight in ``[0, 100]`` and temperature in ``[1e-6, 1e6]`` (the values of the official README and example script).
+        SAF weight in ``[0, 100]`` and temperature in ``[1e-6, 1e6]`` (the values of the official README and
+        example script).
     delay : int, default 2
         Epochs between the recorded and the current logits, in ``[1, 100]``.
     start_epoch : int, default 5
