@@ -79,6 +79,13 @@ def loss_decomposition(client_models, global_model, X, y, clients) -> LossDecomp
     -------
     LossDecomposition
 
+    Raises
+    ------
+    ValueError, TypeError
+        For bad arguments, overlapping or empty clients (each names the argument).
+    FloatingPointError
+        If a client loss overflows.
+
     Examples
     --------
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
@@ -91,12 +98,14 @@ def loss_decomposition(client_models, global_model, X, y, clients) -> LossDecomp
     Wbar = check_array(global_model, "global_model", ndim=2, max_abs=MAX_ABS)
     X = check_array(X, "X", ndim=2, min_size=1, max_abs=MAX_ABS)
     if Wbar.shape[1] < 2 or Wbar.shape[0] != X.shape[1] + 1:
-        raise ValueError(f"global_model must have shape (d + 1, C), C >= 2, d = {X.shape[1]}; got {Wbar.shape}")
+        raise ValueError(f"global_model must have shape (d + 1, C) with C >= 2 and d = X.shape[1] = {X.shape[1]}; "
+                         f"got {Wbar.shape}")
     if Wk.shape[1:] != Wbar.shape:
-        raise ValueError(f"client_models must have shape (m, {Wbar.shape[0]}, {Wbar.shape[1]}), got {Wk.shape}")
+        raise ValueError(f"client_models must have shape (m, {Wbar.shape[0]}, {Wbar.shape[1]}) like global_model, "
+                         f"got {Wk.shape}")
     y = check_labels(y, "y", Wbar.shape[1])
     if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        raise ValueError(f"y must have one label per row of X (shape ({X.shape[0]},)), got shape {y.shape}")
     idx = _check_clients(clients, X.shape[0])
     if len(idx) != Wk.shape[0]:
         raise ValueError(f"client_models has {Wk.shape[0]} models for {len(idx)} clients")

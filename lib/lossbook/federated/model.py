@@ -22,10 +22,10 @@ class LossGrad(NamedTuple):
     grad: np.ndarray
 
 
-def _check_labels(y, n: int, n_classes: int) -> np.ndarray:
+def _check_labels(y, n: int, n_classes: int, rows: str) -> np.ndarray:
     arr = check_labels(y, "y", n_classes)
     if arr.shape != (n,):
-        raise ValueError(f"y must have shape ({n},) to match the rows of the inputs, got {arr.shape}")
+        raise ValueError(f"y must have one label per row of {rows} (shape ({n},)), got shape {arr.shape}")
     return arr
 
 
@@ -88,7 +88,7 @@ def margin_control_loss(logits, y, *, lam: float = 0.1, reduction: str = "batch"
     Z = check_array(logits, "logits", ndim=2, min_size=1, max_abs=MAX_ABS)
     if Z.shape[1] < 2:
         raise ValueError(f"logits must have at least 2 columns (classes), got shape {Z.shape}")
-    y = _check_labels(y, Z.shape[0], Z.shape[1])
+    y = _check_labels(y, Z.shape[0], Z.shape[1], "logits")
     lam = check_real(lam, "lam", low=0.0, high=1e6)
     reduction = check_choice(reduction, "reduction", ("batch", "sample"))
     value, G = _ce_margin(Z, y, lam, reduction)
@@ -123,6 +123,13 @@ def softmax_regression_loss(W, X, y, *, margin: float = 0.0, mu: float = 0.0, an
     LossGrad
         ``value`` and ``grad`` with respect to ``W`` (shape ``(d + 1, C)``).
 
+    Raises
+    ------
+    ValueError, TypeError
+        For bad arguments (each names the argument; entries beyond ``1e100`` in modulus are refused).
+    FloatingPointError
+        If the objective overflows (not reachable within the accepted magnitudes for moderate sizes).
+
     Examples
     --------
     >>> W = np.zeros((3, 2))
@@ -136,7 +143,7 @@ def softmax_regression_loss(W, X, y, *, margin: float = 0.0, mu: float = 0.0, an
         raise ValueError(f"W must have shape (d + 1, C) with C >= 2 and d = X.shape[1] = {X.shape[1]}, "
                          f"got {W.shape}")
     check_size(X.shape[0] * W.shape[1], "X rows times classes")
-    y = _check_labels(y, X.shape[0], W.shape[1])
+    y = _check_labels(y, X.shape[0], W.shape[1], "X")
     margin = check_real(margin, "margin", low=0.0, high=1e6)
     mu = check_real(mu, "mu", low=0.0, high=1e6)
     if anchor is not None:

@@ -38,11 +38,14 @@ class FederatedRun(NamedTuple):
 def _local_sgd(W0, X, y, rng, epochs, lr, batch_size, margin, mu):
     W = W0.copy()
     n = y.size
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for s in range(0, n, batch_size):
-            b = order[s:s + batch_size]
-            W -= lr * _objective(W, X[b], y[b], margin, mu, W0).grad
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            order = rng.permutation(n)
+            for s in range(0, n, batch_size):
+                b = order[s:s + batch_size]
+                W -= lr * _objective(W, X[b], y[b], margin, mu, W0).grad
+    if not np.all(np.isfinite(W)):
+        raise FloatingPointError("the local weights overflowed; lower lr or scale the features down")
     return W
 
 
@@ -100,6 +103,13 @@ def federated_train(X, y, clients, *, n_classes: int, rounds: int, local_epochs:
     -------
     FederatedRun
 
+    Raises
+    ------
+    ValueError, TypeError
+        For arguments out of range (each names the argument).
+    FloatingPointError
+        When SGD diverges and the weights overflow (``lr`` too large for the scale of ``X``).
+
     Examples
     --------
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
@@ -112,7 +122,7 @@ def federated_train(X, y, clients, *, n_classes: int, rounds: int, local_epochs:
     C = check_int(n_classes, "n_classes", low=2, high=10000)
     y = check_labels(y, "y", C)
     if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        raise ValueError(f"y must have one label per row of X (shape ({X.shape[0]},)), got shape {y.shape}")
     idx = _check_clients(clients, X.shape[0])
     rounds = check_int(rounds, "rounds", low=1, high=100000)
     local_epochs = check_int(local_epochs, "local_epochs", low=1, high=10000)
@@ -136,7 +146,8 @@ def federated_train(X, y, clients, *, n_classes: int, rounds: int, local_epochs:
             raise ValueError(f"X_test must have {X.shape[1]} columns like X, got {X_test.shape[1]}")
         y_test = check_labels(y_test, "y_test", C)
         if y_test.shape != (X_test.shape[0],):
-            raise ValueError(f"y_test must have shape ({X_test.shape[0]},), got {y_test.shape}")
+            raise ValueError(f"y_test must have one label per row of X_test (shape ({X_test.shape[0]},)), "
+                             f"got shape {y_test.shape}")
     gens = spawn(seed, len(idx))
     n_k = np.array([a.size for a in idx], dtype=float)
     p = n_k / n_k.sum()
