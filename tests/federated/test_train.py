@@ -20,24 +20,31 @@ def digits():
 
 
 @pytest.mark.claim("fed_one_client")
-@pytest.mark.parametrize("batch_size", [16, 400])
-def test_fedavg_with_one_client_equals_centralised_sgd(digits, batch_size):
+@pytest.mark.parametrize("batch_size,margin,mu", [(16, 0.0, 0.0), (400, 0.0, 0.0), (32, 0.1, 0.0), (32, 0.3, 0.5)])
+def test_fedavg_with_one_client_equals_centralised_sgd(digits, batch_size, margin, mu):
     X, y = digits
     rounds, epochs, lr = 3, 2, 0.5
     run = federated_train(X, y, [np.arange(y.size)], n_classes=10, rounds=rounds, local_epochs=epochs, lr=lr,
-                          batch_size=batch_size, seed=11)
-    # centralised minibatch SGD in PyTorch (autograd, torch.optim.SGD) on the documented batch order
+                          batch_size=batch_size, margin=margin, mu=mu, seed=11)
+    # centralised minibatch SGD in PyTorch (autograd, torch.optim.SGD) on the documented batch order, with the
+    # official code's batch margin penalty and the proximal term anchored at the model of the round's start
     rng = spawn(11, 1)[0]
     Wt = torch.zeros(65, 10, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([Wt], lr=lr)
     Xt, yt = torch.tensor(X), torch.tensor(y)
-    for _ in range(rounds * epochs):
-        order = rng.permutation(y.size)
-        for s in range(0, y.size, batch_size):
-            b = torch.tensor(order[s:s + batch_size])
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(Xt[b] @ Wt[:-1] + Wt[-1], yt[b]).backward()
-            opt.step()
+    for _ in range(rounds):
+        anchor = Wt.detach().clone()
+        for _ in range(epochs):
+            order = rng.permutation(y.size)
+            for s in range(0, y.size, batch_size):
+                b = torch.tensor(order[s:s + batch_size])
+                opt.zero_grad()
+                Z = Xt[b] @ Wt[:-1] + Wt[-1]
+                loss = torch.nn.functional.cross_entropy(Z, yt[b])
+                loss = loss + margin * torch.log(1 + torch.norm(torch.softmax(Z, dim=1)) ** 2)
+                loss = loss + 0.5 * mu * ((Wt - anchor) ** 2).sum()
+                loss.backward()
+                opt.step()
     # ~150 float64 steps on O(1) weights: rounding stays below 1e-12
     assert np.allclose(run.weights, Wt.detach().numpy(), rtol=0, atol=1e-11)
 

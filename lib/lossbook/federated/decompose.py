@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import log_softmax
 
 from .._validate import check_array, check_labels
+from .model import _log_softmax
 
 __all__ = ["LossDecomposition", "loss_decomposition"]
 
@@ -44,9 +44,10 @@ def _check_clients(clients, n: int) -> list[np.ndarray]:
     return out
 
 
-def _ce(W: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
-    logp = log_softmax(X @ W[:-1] + W[-1], axis=1)
-    return float(-np.mean(logp[np.arange(y.size), y]))
+def _client_losses(W: np.ndarray, X: np.ndarray, y: np.ndarray, owner: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mean cross-entropy of model ``W`` on every client's samples (``owner[i]``: client of row ``i``)."""
+    logp = _log_softmax(X @ W[:-1] + W[-1])
+    return np.bincount(owner, weights=-logp[np.arange(y.size), y], minlength=sizes.size) / sizes
 
 
 def loss_decomposition(client_models, global_model, X, y, clients) -> LossDecomposition:
@@ -112,12 +113,16 @@ def loss_decomposition(client_models, global_model, X, y, clients) -> LossDecomp
     n = np.array([a.size for a in idx], dtype=float)
     p = n / n.sum()
     m = len(idx)
-    cross = np.array([[_ce(Wk[k], X[idx[j]], y[idx[j]]) for j in range(m)] for k in range(m)])
-    if not np.all(np.isfinite(cross)):
+    rows = np.concatenate(idx)
+    owner = np.repeat(np.arange(m), n.astype(np.int64))
+    Xu, yu = X[rows], y[rows]
+    with np.errstate(over="ignore", invalid="ignore"):
+        cross = np.array([_client_losses(Wk[k], Xu, yu, owner, n) for k in range(m)])
+        glob = float(p @ _client_losses(Wbar, Xu, yu, owner, n))
+    if not (np.all(np.isfinite(cross)) and np.isfinite(glob)):
         raise FloatingPointError("a client loss overflowed; scale the features or weights down")
     own = np.diag(cross)
     glob_k = cross @ p  # L(w_k)
-    glob = float(sum(pk * _ce(Wbar, X[a], y[a]) for pk, a in zip(p, idx, strict=True)))
     local = float(p @ own)
     shift = float(p @ (glob_k - own))
     aggregation = glob - float(p @ glob_k)
