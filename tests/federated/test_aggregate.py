@@ -159,3 +159,21 @@ def test_both_rules_are_positively_homogeneous():
 def test_fedavg_weights_must_sum_to_one():
     with pytest.raises(ValueError, match="weights"):
         fedavg_aggregate(np.ones((2, 3)), [0.5, 0.6])
+
+
+@pytest.mark.claim("fed_fedld")
+def test_official_rule_jumps_when_a_projection_changes_sign():
+    # a client contributes sign<g_i, r_j> ||g_i|| sigma_j^2 / sum sigma^2 along r_j, whatever the size of the
+    # projection: g_2 is orthogonal to the top direction, and tilting it by +-1e-9 flips the signs of the
+    # near-zero projections, which moves the aggregate by a finite amount (theorem fedld-thm-pga (iv));
+    # FedAvg moves by 1e-9
+    e = np.eye(4)
+    out = {}
+    for eps in (1e-9, -1e-9):
+        G = np.array([3.0 * e[0] + 0.5 * e[2], 1.0 * e[1] + eps * e[0], 0.2 * e[3] + 2.0 * e[0]])
+        out[eps] = (principal_gradient_aggregate(G, 1.0, rule="code"), principal_gradient_aggregate(G, 1.0))
+    sig = np.linalg.svd(G, compute_uv=False)
+    jump = np.linalg.norm(out[1e-9][0] - out[-1e-9][0])
+    # at least the flip of client 2 along r_1: 2 * (1/3) * ||g_2|| * share_1
+    assert jump >= 2.0 / 3.0 * sig[0] ** 2 / np.sum(sig**2) - 1e-6
+    assert np.linalg.norm(out[1e-9][1] - out[-1e-9][1]) < 1e-8
