@@ -115,7 +115,7 @@ def test_aggregation_term_is_non_positive_for_averaged_convex_models(digits):
     assert dec.aggregation > 0
 
 
-@pytest.mark.claim("fed_jensen")
+@pytest.mark.claim("fed_decomp")
 def test_shift_term_vanishes_when_clients_hold_the_same_data(digits):
     X, y = digits
     X2, y2 = np.vstack([X, X]), np.concatenate([y, y])
