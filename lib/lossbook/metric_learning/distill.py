@@ -263,7 +263,7 @@ def binary_kl_loss_torch(student_logits, teacher_logits, *, temperature: float =
     Parameters
     ----------
     student_logits : torch.Tensor, shape (n, C)
-        Floating point.
+        Floating point; finite, magnitude at most ``1e100``.
     teacher_logits : torch.Tensor, shape (n, C)
         The same dtype (treated as a constant: it is detached).
     temperature : float, default 4.0
@@ -279,7 +279,8 @@ def binary_kl_loss_torch(student_logits, teacher_logits, *, temperature: float =
     TypeError
         If an argument is not a floating-point tensor.
     ValueError
-        For different shapes, a tensor that is not 2-D or empty, or ``temperature`` outside its range.
+        For different shapes, a tensor that is not 2-D or empty, non-finite or beyond ``1e100`` in magnitude, or
+        ``temperature`` outside its range.
 
     Examples
     --------
@@ -294,6 +295,9 @@ def binary_kl_loss_torch(student_logits, teacher_logits, *, temperature: float =
             raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(t).__name__}")
         if t.ndim != 2 or t.numel() == 0:
             raise ValueError(f"{name} must be a non-empty 2-D tensor, got shape {tuple(t.shape)}")
+        with torch.no_grad():
+            if not bool(torch.isfinite(t).all()) or float(t.abs().max()) > LOGIT_MAX:
+                raise ValueError(f"{name} must be finite with magnitude at most {LOGIT_MAX:g}")
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f"student_logits and teacher_logits must have the same shape, got "
                          f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
@@ -352,9 +356,11 @@ def head_gradients(logit_gradient, features, weights) -> tuple[np.ndarray, np.nd
     H = check_array(features, "features", ndim=2, min_size=1)
     W = check_array(weights, "weights", ndim=2, min_size=1)
     if H.shape[0] != G.shape[0]:
-        raise ValueError(f"features must have {G.shape[0]} rows like logit_gradient, got {H.shape[0]}")
+        raise ValueError(f"features and logit_gradient must have the same number of rows, got {H.shape[0]} and "
+                         f"{G.shape[0]}")
     if W.shape != (G.shape[1], H.shape[1]):
-        raise ValueError(f"weights must have shape ({G.shape[1]}, {H.shape[1]}), got {W.shape}")
+        raise ValueError(f"weights must have shape ({G.shape[1]}, {H.shape[1]}) to match logit_gradient (columns) "
+                         f"and features (columns), got {W.shape}")
     check_size(G.shape[0] * G.shape[1] * H.shape[1], "features", what="products")
     with np.errstate(over="ignore", invalid="ignore"):
         out = G.T @ H, G.sum(axis=0), G @ W
@@ -438,7 +444,8 @@ def ce_bkl_head_cosine(features, weights, labels, teacher_logits, *, bias=None, 
     H = check_array(features, "features", ndim=2, min_size=1)
     W = check_array(weights, "weights", ndim=2, min_size=1)
     if W.shape[1] != H.shape[1]:
-        raise ValueError(f"weights must have {H.shape[1]} columns like features, got shape {W.shape}")
+        raise ValueError(f"weights and features must have the same number of columns, got {W.shape[1]} and "
+                         f"{H.shape[1]}")
     b = np.zeros(W.shape[0]) if bias is None else check_array(bias, "bias", ndim=1)
     if b.shape != (W.shape[0],):
         raise ValueError(f"bias must have shape ({W.shape[0]},), got {b.shape}")
@@ -446,8 +453,15 @@ def ce_bkl_head_cosine(features, weights, labels, teacher_logits, *, bias=None, 
         Z = H @ W.T + b
     if not np.all(np.isfinite(Z)) or np.max(np.abs(Z)) > LOGIT_MAX:
         raise ValueError("features, weights and bias give logits beyond 1e100 in magnitude")
+    y = np.asarray(labels)
+    if y.shape != (H.shape[0],):
+        raise ValueError(f"labels must have shape ({H.shape[0]},) to match features, got {y.shape}")
+    zt = _logits(teacher_logits, "teacher_logits")
+    if zt.shape != Z.shape:
+        raise ValueError(f"teacher_logits must have shape {Z.shape} (rows of features, rows of weights), "
+                         f"got {zt.shape}")
     g_ce = cross_entropy_gradient(Z, labels)
-    g_bkl = binary_kl_gradient(Z, teacher_logits, temperature=temperature)
+    g_bkl = binary_kl_gradient(Z, zt, temperature=temperature)
     return gradient_cosine(head_gradients(g_ce, H, W)[0], head_gradients(g_bkl, H, W)[0])
 
 
@@ -490,7 +504,7 @@ def _cos(torch, a, b):
 def distillation_study(seeds, *, methods=DISTILLATION_METHODS, n_classes: int = 10, dim: int = 32,
                        n_train: int = 200, n_teacher: int = 1000, n_test: int = 500, separation: float = 3.0,
                        teacher_hidden: int = 128, student_hidden: int = 16, temperature: float = 4.0,
-                       weight: float = 1.0, steps: int = 150, teacher_steps: int = 200, lr: float = 1e-2,
+                       distill_weight: float = 1.0, steps: int = 150, teacher_steps: int = 200, lr: float = 1e-2,
                        log_every: int = 10) -> DistillationStudy:
     """Toy teacher/student distillation on a Gaussian mixture, with one or two student heads.
 
@@ -499,7 +513,7 @@ def distillation_study(seeds, *, methods=DISTILLATION_METHODS, n_classes: int = 
     teacher MLP (``dim -> teacher_hidden -> n_classes``) is trained with CE on the teacher set; its logits on
     the student set are the distillation targets. The student is a backbone ``dim -> student_hidden``
     (ReLU) and a linear main head; each method trains it full-batch with Adam on
-    ``CE(z0) + weight * D`` where ``D`` is nothing (``"ce"``), KD on the main head (``"ce+kd"``), BKL on the
+    ``CE(z0) + distill_weight * D`` where ``D`` is nothing (``"ce"``), KD on the main head (``"ce+kd"``), BKL on the
     main head (``"ce+bkl shared"``) or BKL on a second linear head (``"ce+bkl two heads"``); prediction
     always uses the main head. Every ``log_every`` steps it records the cosine between the CE and BKL
     gradients in the main head's weights (BKL evaluated on the main head's logits, whether or not it is
@@ -528,7 +542,7 @@ def distillation_study(seeds, *, methods=DISTILLATION_METHODS, n_classes: int = 
         Hidden widths, ``>= 1``.
     temperature : float, default 4.0
         ``T`` of KD and BKL, in ``[1e-3, 1e6]``.
-    weight : float, default 1.0
+    distill_weight : float, default 1.0
         Weight of the distillation term, ``>= 0``.
     steps, teacher_steps : int
         Full-batch Adam steps for the student and the teacher, ``>= 1``.
@@ -557,7 +571,7 @@ def distillation_study(seeds, *, methods=DISTILLATION_METHODS, n_classes: int = 
     """
     torch = require_torch()
     try:
-        seeds = [check_int(s, "seeds", low=0, high=2**32 - 1) for s in seeds]
+        seeds = [check_int(s, "seeds", low=0, high=2**32 - 1) for s in (seeds if not isinstance(seeds, str) else 0)]
     except TypeError as exc:
         raise TypeError(f"seeds must be a sequence of non-negative integers ({exc})") from None
     if not seeds:
@@ -576,7 +590,7 @@ def distillation_study(seeds, *, methods=DISTILLATION_METHODS, n_classes: int = 
     th = check_int(teacher_hidden, "teacher_hidden", low=1, high=10_000)
     sh = check_int(student_hidden, "student_hidden", low=1, high=10_000)
     T = check_real(temperature, "temperature", low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
-    lam = check_real(weight, "weight", low=0.0, high=1e6)
+    lam = check_real(distill_weight, "distill_weight", low=0.0, high=1e6)
     steps = check_int(steps, "steps", low=1, high=100_000)
     teacher_steps = check_int(teacher_steps, "teacher_steps", low=1, high=100_000)
     lr = check_real(lr, "lr", low=0.0, low_open=True, high=1.0)
