@@ -246,7 +246,7 @@ def test_collapse_theorem_inner_products_at_head_and_features(seed):
     C = int(rng.integers(2, 7))
     d = C + int(rng.integers(0, 3))
     rho, gamma, beta, T = rng.uniform(0.5, 3), rng.uniform(0.2, 2), rng.normal(), rng.uniform(0.5, 6)
-    teacher = 3 * rng.standard_normal((C, C))
+    teacher = 3 * rng.standard_normal((C, C)) + 8 * (seed % 2) * np.eye(C)  # odd seeds: a sharp teacher (kappa < 0)
     M, y, H, W, b, zt = collapsed(C, d, rho, gamma, beta, 3, teacher, seed)
     n = y.size
     Z = H @ W.T + b
