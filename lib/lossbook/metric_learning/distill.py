@@ -473,7 +473,8 @@ class DistillationStudy(NamedTuple):
     teacher_accuracy: np.ndarray  #: shape (n_seeds,)
     #: method -> cos(CE, BKL) at the main head's weights, shape (n_seeds, n_logs); a zero gradient is logged as 0
     head_cosine: dict
-    backbone_cosine: dict  #: method -> cos(CE, distillation term) at the backbone, shape (n_seeds, n_logs)
+    #: method -> cos(CE, BKL of the head BKL trains) at the backbone, shape (n_seeds, n_logs); zero gradient -> 0
+    backbone_cosine: dict
     steps: np.ndarray  #: training steps at which the cosines were logged
 
 
