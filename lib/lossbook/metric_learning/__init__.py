@@ -11,6 +11,8 @@ Modules: :mod:`.similarity` (normalisation, cosine similarities, positive/negati
 pair weights by autograd), :mod:`.multi_similarity` (the multi-similarity loss and its miner),
 :mod:`.pair_losses` (contrastive, triplet, binomial deviance and multi-similarity as functions of ``S``,
 with closed-form weights) and :mod:`.retrieval` (Recall@k, a task with unseen classes, training).
+:mod:`.distill` (cross-entropy, KD and per-class binary KL on one or two linear heads: closed-form
+gradients and the cosine between the CE and distillation gradients).
 Each chapter of the part adds its losses as a module here and cites its equations in the docstrings.
 """
 
@@ -65,4 +67,37 @@ __all__ = [
     "similarity_gradient",
     "train_embedding",
     "train_softmax_embedding",
+]
+
+# --- distill (chapter dual-head-kd) ---
+from .distill import (  # noqa: E402
+    DISTILLATION_METHODS,
+    DistillationStudy,
+    binary_kl_gradient,
+    binary_kl_loss,
+    binary_kl_loss_torch,
+    ce_bkl_head_cosine,
+    cross_entropy_gradient,
+    cross_entropy_loss,
+    distillation_study,
+    gradient_cosine,
+    head_gradients,
+    kd_gradient,
+    kd_loss,
+)
+
+__all__ += [
+    "DISTILLATION_METHODS",
+    "DistillationStudy",
+    "binary_kl_gradient",
+    "binary_kl_loss",
+    "binary_kl_loss_torch",
+    "ce_bkl_head_cosine",
+    "cross_entropy_gradient",
+    "cross_entropy_loss",
+    "distillation_study",
+    "gradient_cosine",
+    "head_gradients",
+    "kd_gradient",
+    "kd_loss",
 ]

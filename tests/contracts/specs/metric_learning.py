@@ -158,3 +158,46 @@ SPECS.update({
                                   out_dim=Int(1, typical=(1, 4)), dims=ND, weight=0.3,
                                   may_raise={FloatingPointError: "the loss became"}),  # documented divergence
 })
+
+# --- distill (chapter dual-head-kd) ----------------------------------------------------------------------------------
+from lossbook.metric_learning import DISTILLATION_METHODS  # noqa: E402
+
+LOGITS = Array(shape=("n", "c"), typical=(-10.0, 10.0), max_abs=1e100)  # documented logit limit
+KD_T = Real(1e-3, 1e6, typical=(0.5, 10.0))  # documented temperature range
+CL = Labels(("n",), "c")
+PAIR = {"student_logits": LOGITS, "teacher_logits": LOGITS, "temperature": KD_T}
+T_LOGITS = Mapped(LOGITS, _tensor, bad=(np.ones((2, 2)), [[1.0]]))
+SIZE = Int(3, 10**6, typical=(3, 12))
+HID = Int(1, 10_000, typical=(1, 4))
+STEPS = Int(1, 100_000, typical=(1, 3))
+
+SPECS.update({
+    "DISTILLATION_METHODS": CONSTANT,
+    "DistillationStudy": RESULT,
+    "cross_entropy_loss": fn(logits=LOGITS, labels=CL, dims=ND),
+    "cross_entropy_gradient": fn(logits=LOGITS, labels=CL, dims=ND),
+    "kd_loss": fn(**PAIR, dims=ND),
+    "kd_gradient": fn(**PAIR, dims=ND),
+    "binary_kl_loss": fn(**PAIR, dims=ND),
+    "binary_kl_gradient": fn(**PAIR, dims=ND),
+    "binary_kl_loss_torch": fn(student_logits=T_LOGITS, teacher_logits=T_LOGITS, temperature=KD_T, dims=ND),
+    # products of entries near the float range overflow: documented refusal
+    "head_gradients": fn(logit_gradient=Array(shape=("n", "c")), features=Array(shape=("n", "d")),
+                         weights=Array(shape=("c", "d")), dims=ND, may_raise={ValueError: "overflows"}),
+    "gradient_cosine": fn(a=Array(shape=("n", "d")), b=Array(shape=("n", "d")), dims=ND,
+                          may_raise={ValueError: "all zero"}),
+    "ce_bkl_head_cosine": fn(features=Array(shape=("n", "d")), weights=Array(shape=("c", "d")), labels=CL,
+                             teacher_logits=LOGITS, bias=Sampled([None, lambda a: np.ones(a["c"])],
+                                                                 bad=("b", np.zeros((2, 2)))),
+                             temperature=KD_T, dims=ND,
+                             may_raise={ValueError: "all zero|beyond 1e100|overflows"}),
+    "distillation_study":
+    fn(seeds=Sampled([(0,), [1, 2]], bad=((-1,), (), 5, ("a",))),
+       methods=Sampled([("ce",), DISTILLATION_METHODS], bad=(("x",), (), "ce")),
+       n_classes=Sampled([3], bad=(1, 1.5, "3")), dim=Int(1, 10_000, typical=(1, 4)),
+       n_train=SIZE, n_teacher=SIZE, n_test=SIZE,
+       separation=Real(0.0, 1e6, typical=(0.0, 3.0)), teacher_hidden=HID, student_hidden=HID,
+       temperature=KD_T, distill_weight=Real(0.0, 1e6, typical=(0.0, 2.0)), steps=STEPS,
+       teacher_steps=STEPS, lr=Real(0.0, 1.0, low_open=True, typical=(1e-4, 1e-2)),
+       log_every=Int(1, typical=(1, 3)), weight=0.2, may_raise={ValueError: "the loss became"}),
+})
