@@ -328,9 +328,21 @@ def unpg_loss(embeddings, weights, labels, *, margin_type: str = "cosface", scal
     t = S[neg & np.triu(np.ones(S.shape, dtype=bool), k=1)]
     if w is not None:
         t = t[box_whisker_filter(t, w)]
-    if t.size:
-        Z = np.concatenate([Z, np.broadcast_to(s * t, (y.size, t.size))], axis=1)
-    return _mean_ce(Z, y)
+    if t.size == 0:
+        return _mean_ce(Z, y)
+    # every row gets the same appended logits: fold them into one log-sum-exp A (O(K), not O(B K)), then
+    # loss_i = CE_i + log(1 + e^{A - lse(Z_i)}), which keeps tiny losses exact
+    A = _logsumexp(s * t)
+    rows = np.arange(y.size)
+    lse_rows = _logsumexp(Z, axis=1)
+    per_row = (lse_rows - Z[rows, y]) + np.logaddexp(0.0, A - lse_rows)
+    return float(np.mean(per_row))
+
+
+def _logsumexp(a, axis=None):
+    mx = np.max(a, axis=axis, keepdims=True)
+    out = mx + np.log(np.sum(np.exp(a - mx), axis=axis, keepdims=True))
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
 def _torch_inputs(embeddings, weights, labels, margin_type, scale, margin):
@@ -433,14 +445,16 @@ def _unpg_torch(E, W, y, kind, s, m, *, whisker, append):
         i, j = torch.triu_indices(y.numel(), y.numel(), offset=1, device=E.device)
         keep = y[i] != y[j]
         i, j = i[keep], j[keep]
-        t = ((U[i] * U[j]).sum(dim=1)).clamp(-1.0, 1.0)
+        t = (U @ U.T)[i, j].clamp(-1.0, 1.0)  # one matmul is cheaper than gathering the rows of every pair
         if whisker is not None and t.numel():
             with torch.no_grad():
                 mask = torch.as_tensor(box_whisker_filter(t.detach().cpu().double().numpy(), whisker),
                                        device=E.device)
             t = t[mask]
-        if t.numel():
-            Z = torch.cat([Z, (s * t)[None, :].expand(y.numel(), -1)], dim=1)
+        if t.numel():  # the shared appended logits enter every row through one log-sum-exp, as in unpg_loss
+            lse_rows = torch.logsumexp(Z, dim=1)
+            extra = torch.logaddexp(torch.zeros_like(lse_rows), torch.logsumexp(s * t, dim=0) - lse_rows)
+            return torch.nn.functional.cross_entropy(Z, y) + extra.mean()
     return torch.nn.functional.cross_entropy(Z, y)
 
 
