@@ -21,12 +21,14 @@ torch = pytest.importorskip("torch")
 sk_metrics = pytest.importorskip("sklearn.metrics")
 
 
-def batch(seed, n=12, C=5, d=6):
+def batch(seed, n=12, C=5, d=6, exact_antipode=True):
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((C, d))
     y = rng.integers(0, C, n)
     E = W[y] + 1.2 * rng.standard_normal((n, d))
     E[0] = -W[y[0]]  # anti-aligned with its own class vector: ArcFace's theta > pi - m branch
+    if not exact_antipode:  # the peer's arccos has an infinite slope at cos = -1 exactly (NaN gradient)
+        E[0] += 0.05 * rng.standard_normal(d)
     return E, W, y
 
 
@@ -109,7 +111,8 @@ def ours_value_and_grads(fn, E, W, y, **kw):
 @pytest.mark.parametrize("name", ["cosface", "arcface"])
 @pytest.mark.parametrize("seed", range(4))
 def test_margin_softmax_matches_pytorch_metric_learning(name, seed):
-    E, W, y = batch(seed)
+    E, W, y = batch(seed, exact_antipode=False)
+    assert np.sum(E[0] * W[y[0]]) / np.linalg.norm(E[0]) / np.linalg.norm(W[y[0]]) < -np.cos(0.5)  # far branch
     for margin, scale in ((0.35, 64.0), (0.5, 30.0), (0.1, 4.0)):
         v_ref, gE_ref, gW_ref = pml_value_and_grads(name, E, W, y, margin, scale)
         v, gE, gW = ours_value_and_grads(margin_softmax_loss_torch, E, W, y, margin_type=name, scale=scale,
@@ -120,6 +123,26 @@ def test_margin_softmax_matches_pytorch_metric_learning(name, seed):
         assert v_np == pytest.approx(v_ref, rel=1e-10, abs=1e-12)
         np.testing.assert_allclose(gE, gE_ref, rtol=1e-8, atol=1e-12)
         np.testing.assert_allclose(gW, gW_ref, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.5])
+def test_arcface_gradient_is_finite_at_exactly_aligned_and_antipodal_samples(margin):
+    # cos = +-1 exactly: arccos has an infinite slope there, and pytorch-metric-learning's ArcFaceLoss returns a
+    # NaN gradient for such a sample (seen with version 2.9). Ours must stay finite and, at the antipode where
+    # the loss is smooth (continued branch c - m sin m), equal central differences of the NumPy loss.
+    E, W, y = batch(4)
+    E[1] = W[y[1]]  # exactly aligned
+    v, gE, gW = ours_value_and_grads(margin_softmax_loss_torch, E, W, y, margin_type="arcface", scale=8.0,
+                                     margin=margin)
+    assert np.isfinite(v) and np.all(np.isfinite(gE)) and np.all(np.isfinite(gW))
+    h = 1e-6
+    for k in range(E.shape[1]):
+        Ep, Em = E.copy(), E.copy()
+        Ep[0, k] += h
+        Em[0, k] -= h
+        fd = (margin_softmax_loss(Ep, W, y, margin_type="arcface", scale=8.0, margin=margin)
+              - margin_softmax_loss(Em, W, y, margin_type="arcface", scale=8.0, margin=margin)) / (2 * h)
+        assert gE[0, k] == pytest.approx(fd, rel=1e-5, abs=1e-7)
 
 
 def test_zero_margin_is_the_normalised_softmax():

@@ -226,11 +226,11 @@ def _check_head(embeddings, weights, labels, margin_type, scale, margin):
 
 
 def _target_cosine_numpy(c, kind, m):
-    """``psi(c)`` of :eq:`unpg-margin`; ArcFace past ``theta > pi - m`` uses ``c - m sin m`` (keeps it decreasing)."""
+    """``psi(c)`` of :eq:`unpg-margin`; ArcFace past ``theta > pi - m`` (``c < -cos m``) uses ``c - m sin m``."""
     if kind == "cosface":
         return c - m
-    theta = np.arccos(np.clip(c, -1.0, 1.0))
-    return np.where(theta <= np.pi - m, np.cos(theta + m), c - m * np.sin(m))
+    sine = np.sqrt(np.clip(1.0 - c * c, 0.0, None))
+    return np.where(c >= -np.cos(m), c * np.cos(m) - sine * np.sin(m), c - m * np.sin(m))
 
 
 def _mean_ce(Z, y):
@@ -437,8 +437,10 @@ def _unpg_torch(E, W, y, kind, s, m, *, whisker, append):
     if kind == "cosface":
         psi = c - m
     else:
-        theta = torch.acos(c.clamp(-1.0, 1.0))
-        psi = torch.where(theta <= np.pi - m, torch.cos(theta + m), c - m * np.sin(m))
+        # cos(theta + m) = c cos m - sin(theta) sin m; sin(theta) = sqrt(1 - c^2) floored at the dtype's tiny so
+        # that its derivative stays finite at c = +-1 (arccos has an infinite slope there, NaN after 0 * inf)
+        sine = torch.sqrt((1.0 - c * c).clamp_min(torch.finfo(c.dtype).tiny))
+        psi = torch.where(c >= -np.cos(m), c * np.cos(m) - sine * np.sin(m), c - m * np.sin(m))
     onehot = torch.nn.functional.one_hot(y, C.shape[1]).to(C.dtype)
     Z = s * (C + onehot * (psi - c)[:, None])
     if append and y.numel() > 1:
