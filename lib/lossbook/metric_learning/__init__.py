@@ -38,6 +38,21 @@ from .normalized_softmax import (
 from .pair_losses import PAIR_LOSSES, pair_loss_from_similarity, pair_weights
 from .retrieval import RetrievalTask, embed, recall_at_k, retrieval_task, train_embedding
 from .similarity import cosine_similarity_matrix, l2_normalize, pair_masks, similarity_gradient
+from .unpg import (
+    MARGIN_TYPES,
+    PairSimilarities,
+    VerificationStudy,
+    box_whisker_filter,
+    discriminativeness_gap,
+    margin_softmax_loss,
+    margin_softmax_loss_torch,
+    pair_similarities,
+    tar_at_far,
+    train_margin_softmax_embedding,
+    unpg_loss,
+    unpg_loss_torch,
+    unpg_verification_study,
+)
 
 __all__ = [
     "FewShotStudy",
@@ -67,6 +82,20 @@ __all__ = [
     "similarity_gradient",
     "train_embedding",
     "train_softmax_embedding",
+    # unpg (chapter unpg-negative-pairs)
+    "MARGIN_TYPES",
+    "PairSimilarities",
+    "box_whisker_filter",
+    "discriminativeness_gap",
+    "margin_softmax_loss",
+    "margin_softmax_loss_torch",
+    "pair_similarities",
+    "tar_at_far",
+    "train_margin_softmax_embedding",
+    "unpg_loss",
+    "unpg_loss_torch",
+    "unpg_verification_study",
+    "VerificationStudy",
 ]
 
 # --- distill (chapter dual-head-kd) ---

@@ -201,3 +201,54 @@ SPECS.update({
        teacher_steps=STEPS, lr=Real(0.0, 1.0, low_open=True, typical=(1e-4, 1e-2)),
        log_every=Int(1, typical=(1, 3)), weight=0.2, may_raise={ValueError: "the loss became"}),
 })
+
+# --- unpg (chapter unpg-negative-pairs) ----------------------------------------------------------------------------
+from lossbook.metric_learning import MARGIN_TYPES  # noqa: E402
+
+MARGIN_ARGS = {"embeddings": EMB, "weights": PROXIES, "labels": CLASS_LABELS, "margin_type": Choice(*MARGIN_TYPES),
+               "scale": Real(1e-6, 1e6, typical=(1.0, 64.0)), "margin": Real(0.0, 2.0)}
+WHISKER = Sampled([None, 0.0, 1.0, 1.5, 1e6], bad=(-1.0, float("nan"), "w"))
+MARGIN_TORCH = {**MARGIN_ARGS, "embeddings": Mapped(EMB, _tensor, bad=(np.ones((2, 2)),)),
+                "weights": Mapped(PROXIES, _tensor, bad=(np.ones((2, 2)),))}
+
+
+def _pos_and_neg(a):
+    return np.arange(a["n"]) % 2  # n >= 3: at least one positive and one negative pair
+
+
+SPECS.update({
+    "MARGIN_TYPES": CONSTANT,
+    "PairSimilarities": RESULT,
+    "VerificationStudy": RESULT,
+    "pair_similarities": fn(embeddings=EMB, labels=LABELS, dims=ND),
+    "discriminativeness_gap": fn(embeddings=EMB, labels=Const(_pos_and_neg), dims={**ND, "n": (3, 6)}),
+    "box_whisker_filter": fn(similarities=Array(shape=("l",), typical=(-1.0, 1.0)),
+                             whisker=Real(0.0, 1e6, typical=(0.0, 3.0)), dims={"l": (0, 8)}),
+    "tar_at_far": fn(genuine=Array(shape=("g",), typical=(-1.0, 1.0)),
+                     impostor=Array(shape=("m",), typical=(-1.0, 1.0)),
+                     far=Real(0.0, 1.0), dims={"g": (1, 5), "m": (1, 8)}),
+    "margin_softmax_loss": fn(**MARGIN_ARGS, dims=ND),
+    "unpg_loss": fn(**MARGIN_ARGS, whisker=WHISKER, dims=ND),
+    "margin_softmax_loss_torch": fn(**MARGIN_TORCH, dims=ND),
+    "unpg_loss_torch": fn(**MARGIN_TORCH, whisker=WHISKER, dims=ND),
+    "train_margin_softmax_embedding": fn(X=Array(shape=("n", 3), typical=(-3.0, 3.0), max_abs=F32_MAX), y=LABELS,
+                                         margin_type=Choice(*MARGIN_TYPES), scale=Real(1e-6, 1e6, typical=(1.0, 64.0)),
+                                         margin=Real(0.0, 2.0), unpg=Bool(), whisker=WHISKER,
+                                         seed=Sampled([0, 1, 2**63 - 1], bad=(-1, 1.5, "s")),
+                                         epochs=Int(1, typical=(1, 2)),
+                                         lr=Real(low=0.0, low_open=True, high=1e30, typical=(1e-4, 1e-2)),
+                                         batch_size=Int(1, typical=(1, 6)), hidden=Int(1, typical=(1, 8)),
+                                         out_dim=Int(1, typical=(1, 4)), dims=ND, weight=0.3,
+                                         may_raise={FloatingPointError: "the loss became"}),  # documented divergence
+    "unpg_verification_study": fn(seeds=Sampled([(0,), [1, 2]], bad=((-1,), (), 5)),
+                                  n_identities=Sampled([4, 6], bad=(3, 2, 5)),
+                                  per_identity=Sampled([2, 3], bad=(1, 2.5)),
+                                  far=Real(0.0, 1.0), margin_type=Choice(*MARGIN_TYPES),
+                                  scale=Sampled([1.0, 16.0], bad=(0.0, -1.0)),
+                                  margin=Sampled([0.0, 0.5], bad=(-0.1, 3.0)),
+                                  whisker=WHISKER, epochs=Sampled([1], bad=(0, 1.5)),
+                                  lr=Sampled([1e-2], bad=(0.0, -1.0)),
+                                  spread=Real(0.0, 1e6, typical=(0.0, 1.0)),
+                                  nuisance=Real(0.0, 1e6, typical=(0.0, 1.0)),
+                                  weight=0.2, may_raise={FloatingPointError: "the loss became"}),
+})
