@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from .._validate import check_array
 
@@ -74,10 +73,22 @@ def multilabel_f1(y_true, y_pred) -> tuple[float, float]:
     return micro, float(per.mean()) if per.size else 0.0
 
 
+def _average_ranks(x):
+    """1-based ranks of ``x`` with ties given their average rank."""
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    edges = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1], True])
+    group = np.cumsum(np.r_[True, xs[1:] != xs[:-1]]) - 1
+    avg = (edges[:-1] + edges[1:] + 1) / 2.0
+    ranks = np.empty(x.size)
+    ranks[order] = avg[group]
+    return ranks
+
+
 def _auc(t, s):
     pos = t.sum()
     neg = t.size - pos
-    ranks = rankdata(s)  # average ranks: ties count one half (Mann-Whitney)
+    ranks = _average_ranks(s)  # ties count one half (Mann-Whitney)
     return (ranks[t].sum() - pos * (pos + 1) / 2) / (pos * neg)
 
 
