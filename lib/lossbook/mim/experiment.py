@@ -27,7 +27,7 @@ from .ranking import hpm_mask
 __all__ = ["CENTRAL_PATCHES", "MaskingStudy", "digit_patches", "masking_study"]
 
 #: the 8 patches (of the 4 x 4 grid of 2 x 2 patches) in the two central columns: where digits' strokes vary
-CENTRAL_PATCHES = np.array([1, 2, 5, 6, 9, 10, 13, 14])
+CENTRAL_PATCHES = (1, 2, 5, 6, 9, 10, 13, 14)
 
 
 def digit_patches(X) -> np.ndarray:
@@ -142,7 +142,7 @@ def masking_study(seeds, *, epochs: int = 30, mask_ratio: float = 0.75, alpha_ma
     R = seeds_arr.size
     out = {k: np.empty((2, R)) for k in ("spearman", "central_coverage", "probe_accuracy", "final_rec_loss")}
     central = np.zeros(16, dtype=bool)
-    central[CENTRAL_PATCHES] = True
+    central[list(CENTRAL_PATCHES)] = True
     for j in progress(range(R), desc="HPM seeds"):
         rng = as_generator(int(seeds_arr[j]))
         d = load_digits_split(seed=rng, standardize=False, dtype=np.float32)
