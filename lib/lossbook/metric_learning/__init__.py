@@ -12,7 +12,9 @@ pair weights by autograd), :mod:`.multi_similarity` (the multi-similarity loss a
 :mod:`.pair_losses` (contrastive, triplet, binomial deviance and multi-similarity as functions of ``S``,
 with closed-form weights) and :mod:`.retrieval` (Recall@k, a task with unseen classes, training).
 :mod:`.distill` (cross-entropy, KD and per-class binary KL on one or two linear heads: closed-form
-gradients and the cosine between the CE and distillation gradients).
+gradients and the cosine between the CE and distillation gradients). :mod:`.protoicnn` (Proto-Triplet and
+ICNN losses for few-shot learning, and an episodic study). :mod:`.amcl` (adaptive multi-head contrastive
+learning: per-pair temperatures with a Gaussian regulariser, and NT-Xent).
 Each chapter of the part adds its losses as a module here and cites its equations in the docstrings.
 """
 
@@ -129,4 +131,50 @@ __all__ += [
     "head_gradients",
     "kd_gradient",
     "kd_loss",
+]
+
+# --- protoicnn (chapter susana-distances) ---
+from .protoicnn import (  # noqa: E402
+    EPISODIC_METHODS,
+    EpisodicStudy,
+    episodic_study,
+    icnn_loss_torch,
+    icnn_score,
+    proto_triplet_loss,
+    proto_triplet_loss_torch,
+    support_prototypes,
+)
+
+__all__ += [
+    "EPISODIC_METHODS",
+    "EpisodicStudy",
+    "episodic_study",
+    "icnn_loss_torch",
+    "icnn_score",
+    "proto_triplet_loss",
+    "proto_triplet_loss_torch",
+    "support_prototypes",
+]
+
+# --- amcl (chapter amcl) ---
+from .amcl import (  # noqa: E402
+    AMCL_METHODS,
+    AUGMENTATIONS,
+    ContrastiveStudy,
+    amcl_loss_torch,
+    contrastive_study,
+    ntxent_loss_torch,
+    optimal_positive_temperature,
+    temperature_regulariser,
+)
+
+__all__ += [
+    "AMCL_METHODS",
+    "AUGMENTATIONS",
+    "ContrastiveStudy",
+    "amcl_loss_torch",
+    "contrastive_study",
+    "ntxent_loss_torch",
+    "optimal_positive_temperature",
+    "temperature_regulariser",
 ]

@@ -252,3 +252,84 @@ SPECS.update({
                                   nuisance=Real(0.0, 1e6, typical=(0.0, 1.0)),
                                   weight=0.2, may_raise={FloatingPointError: "the loss became"}),
 })
+
+# --- protoicnn (chapter susana-distances) ---------------------------------------------------------------------------
+
+
+def _icnn_labels(a):
+    y = np.arange(a["n"]) % 2  # at least two classes when n >= 2
+    return y
+
+
+def _pt_tensors(a):
+    import torch
+
+    g = torch.Generator().manual_seed(3)
+    return torch.randn(4, 3, generator=g, dtype=torch.float64)
+
+
+SPECS.update({
+    "EPISODIC_METHODS": CONSTANT,
+    "EpisodicStudy": RESULT,
+    "support_prototypes": fn(support=Array(shape=("n", "d"), max_abs=1e150),
+                             labels=Const(lambda a: np.arange(a["n"]) % 2, bad=(None, "x", [[0]], [-1, 0])),
+                             n_way=Sampled([2], bad=(0, 1.5, None)), dims={"n": (2, 5), "d": (1, 3)}),
+    "proto_triplet_loss": fn(queries=Array(shape=("q", "d"), max_abs=1e150),
+                             labels=Const(lambda a: np.arange(a["q"]) % a["c"], bad=(None, "x", [[0]], [-1])),
+                             prototypes=Array(shape=("c", "d"), max_abs=1e150), margin=Real(0.0, 1e6),
+                             dims={"q": (1, 4), "c": (2, 4), "d": (1, 3)}),
+    "icnn_score": fn(embeddings=Array(shape=("n", "d"), max_abs=1e150),
+                     labels=Const(_icnn_labels, bad=(None, "x", [[0]], [-1, 0])),
+                     k=Int(1, lambda a: a["n"] - 1, typical=(1, 3)), dims={"n": (2, 6), "d": (1, 3)}),
+    "proto_triplet_loss_torch": fn(queries=Const(_pt_tensors), labels=Const(lambda a: __import__("torch").tensor(
+        [0, 1, 0, 1])), prototypes=Const(lambda a: __import__("torch").eye(2, 3, dtype=__import__("torch").float64)),
+        margin=Real(0.0, 1e6)),
+    "icnn_loss_torch": fn(embeddings=Const(_pt_tensors), labels=Const(lambda a: __import__("torch").tensor(
+        [0, 1, 0, 1])), k=Int(1, 3)),
+    "episodic_study": fn(seeds=Sampled([[0]], bad=([-1], [], None)), n_way=Sampled([2, 5], bad=(1, 101)),
+                         k_shot=Sampled([1, 2], bad=(0, 20)), n_query=Sampled([1], bad=(0, 30)),
+                         train_episodes=Sampled([0, 2], bad=(-1,)), test_episodes=Sampled([1, 3], bad=(0,)),
+                         n_base=Sampled([5], bad=(1,)), n_novel=Sampled([5], bad=(1,)), margin=Real(0.0, 1e6),
+                         k=Sampled([1], bad=(0,)), lr=Real(0.0, 1.0, low_open=True, typical=(1e-4, 1e-2)),
+                         separation=Real(0.0, 100.0, low_open=True, typical=(0.5, 2.0)), weight=0.2,
+                         may_inf=True),
+})
+
+# --- amcl (chapter amcl) ----------------------------------------------------------------------------------------------
+
+
+def _heads(a):
+    import torch
+
+    g = torch.Generator().manual_seed(5)
+    return [torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(2)]
+
+
+def _tnets(a):
+    import torch
+
+    torch.manual_seed(0)
+    return [torch.nn.Linear(6, 1, dtype=torch.float64) for _ in range(2)]
+
+
+SPECS.update({
+    "AMCL_METHODS": CONSTANT,
+    "AUGMENTATIONS": CONSTANT,
+    "ContrastiveStudy": RESULT,
+    "temperature_regulariser": fn(tau=Array(shape=("n",), low=1e-300, max_abs=1e300), d=Int(1, 10**6),
+                                  dims={"n": (0, 4)}),
+    "optimal_positive_temperature": fn(s=Array(shape=("n",), low=-1.0, high=1.0), beta=Real(0.0, 1e6, low_open=True),
+                                       d=Int(1, 10**6), tau_bounds=Sampled([(1e-5, 2.0), (0.1, 0.1)],
+                                                                          bad=((0.0, 1.0), (2.0, 1.0), "x", None)),
+                                       dims={"n": (0, 4)}),
+    "ntxent_loss_torch": fn(z1=Const(lambda a: _heads(a)[0]), z2=Const(lambda a: _heads(a)[1]),
+                            tau=Real(1e-6, 1e6, typical=(0.05, 2.0))),
+    "amcl_loss_torch": fn(heads1=Const(_heads), heads2=Const(_heads), temp_nets=Const(_tnets),
+                          beta=Real(0.0, 1e6, typical=(0.0, 1.0))),
+    "contrastive_study": fn(seeds=Sampled([[0]], bad=([-1], [], None)), epochs=Sampled([1], bad=(0, 1001)),
+                            n_heads=Sampled([1, 2], bad=(0, 17)), beta=Real(0.0, 1e6, typical=(0.0, 1.0)),
+                            tau=Real(1e-6, 100.0, typical=(0.1, 1.0)),
+                            lr=Real(0.0, 1.0, low_open=True, typical=(1e-4, 1e-2)),
+                            batch_size=Sampled([256, 1257], bad=(1, 1258)), weight=0.1,
+                            may_raise={ValueError: "diverged"}),
+})
