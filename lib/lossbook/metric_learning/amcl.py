@@ -53,7 +53,7 @@ def temperature_regulariser(tau, d: int) -> np.ndarray:
 
 
 def optimal_positive_temperature(s, beta: float, d: int, tau_bounds=TAU_BOUNDS) -> np.ndarray:
-    r"""Temperature minimising the positive term :math:`-s/\tau+\beta\,\Omega(\tau)` on ``tau_bounds``, :prf:ref:`amcl-prop-tau`.
+    r"""Temperature minimising the positive term :math:`-s/\tau+\beta\,\Omega(\tau)` (:prf:ref:`amcl-prop-tau`).
 
     The objective is :math:`(\beta-s)/\tau+\tfrac{\beta d}{2}\log\tau`; for :math:`s<\beta` it has the unique
     interior stationary point :math:`\tau^\ast=2(\beta-s)/(\beta d)` (a minimum), clipped to the bounds; for
