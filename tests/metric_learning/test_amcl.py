@@ -90,3 +90,22 @@ def test_chapter_study():
     assert st.auc[1, 1].mean() <= st.auc[0, 1].mean() + 0.02
     # the adaptive temperatures stay inside the official bounds
     assert np.all((st.tau_pos[1] > 1e-5) & (st.tau_pos[1] < 2))
+
+
+@pytest.mark.claim("amcl_loss")
+def test_ntxent_against_pytorch_metric_learning():
+    pml = pytest.importorskip("pytorch_metric_learning.losses")
+    rng = np.random.default_rng(3)
+    for n, tau in ((4, 0.5), (16, 0.1)):
+        z1 = torch.tensor(rng.standard_normal((n, 8)), requires_grad=True)
+        z2 = torch.tensor(rng.standard_normal((n, 8)), requires_grad=True)
+        ours = ntxent_loss_torch(z1, z2, tau)
+        g1, g2 = torch.autograd.grad(ours, (z1, z2))
+        a1 = z1.detach().clone().requires_grad_(True)
+        a2 = z2.detach().clone().requires_grad_(True)
+        # the peer: one label per image, both views carry it; each anchor's negatives are the other 2n - 2 views
+        ref = pml.NTXentLoss(temperature=tau)(torch.cat([a1, a2]), torch.arange(n).repeat(2))
+        r1, r2 = torch.autograd.grad(ref, (a1, a2))
+        np.testing.assert_allclose(float(ours.detach()), float(ref.detach()), rtol=1e-10)
+        np.testing.assert_allclose(g1.numpy(), r1.numpy(), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(g2.numpy(), r2.numpy(), rtol=1e-8, atol=1e-12)
