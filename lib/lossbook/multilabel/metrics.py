@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_array
+from ..ranking import roc_auc
 
 __all__ = ["multilabel_auc", "multilabel_f1", "per_code_f1"]
 
@@ -73,25 +74,6 @@ def multilabel_f1(y_true, y_pred) -> tuple[float, float]:
     return micro, float(per.mean()) if per.size else 0.0
 
 
-def _average_ranks(x):
-    """1-based ranks of ``x`` with ties given their average rank."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    edges = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1], True])
-    group = np.cumsum(np.r_[True, xs[1:] != xs[:-1]]) - 1
-    avg = (edges[:-1] + edges[1:] + 1) / 2.0
-    ranks = np.empty(x.size)
-    ranks[order] = avg[group]
-    return ranks
-
-
-def _auc(t, s):
-    pos = t.sum()
-    neg = t.size - pos
-    ranks = _average_ranks(s)  # ties count one half (Mann-Whitney)
-    return (ranks[t].sum() - pos * (pos + 1) / 2) / (pos * neg)
-
-
 def multilabel_auc(y_true, scores) -> tuple[float, float]:
     """Micro-AUC (all entries pooled) and macro-AUC (mean over codes with both classes present).
 
@@ -118,9 +100,9 @@ def multilabel_auc(y_true, scores) -> tuple[float, float]:
     s = check_array(scores, "scores", ndim=2)
     if s.shape != t.shape:
         raise ValueError(f"scores must have the shape of y_true {t.shape}, got {s.shape}")
-    micro = float(_auc(t.ravel(), s.ravel()))
+    micro = roc_auc(t.ravel(), s.ravel(), engine="numpy")
     ok = t.any(axis=0) & (~t).any(axis=0)
     if not ok.any():
         raise ValueError("y_true has no code with both a 0 and a 1 label: the macro-AUC is undefined")
-    macro = float(np.mean([_auc(t[:, j], s[:, j]) for j in np.flatnonzero(ok)]))
+    macro = float(np.mean([roc_auc(t[:, j], s[:, j], engine="numpy") for j in np.flatnonzero(ok)]))
     return micro, macro
