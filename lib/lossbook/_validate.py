@@ -298,3 +298,15 @@ def check_same_length(*pairs: tuple[str, np.ndarray], axis: int = 0) -> int:
         detail = ", ".join(f"{k}: {v}" for k, v in lengths.items())
         raise ValueError(f"{' and '.join(lengths)} must have the same length along axis {axis} ({detail})")
     return next(iter(lengths.values()))
+
+
+def check_seeds(seeds, name: str = "seeds") -> np.ndarray:
+    """Return ``seeds`` as a non-empty 1-D int64 array of non-negative integers (one run per entry).
+
+    >>> check_seeds([0, 3]).tolist()
+    [0, 3]
+    """
+    arr = np.asarray(seeds)
+    if arr.dtype.kind not in "iu" or arr.ndim != 1 or arr.size < 1 or np.any(arr < 0):
+        raise ValueError(f"{name} must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
+    return arr.astype(np.int64)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._rng import SeedLike, as_generator, spawn
-from .._validate import check_array, check_choice, check_int, check_real
+from .._validate import check_array, check_choice, check_int, check_real, check_seeds
 from ..progress import progress
 from .core import MAX_LAM, tract_weight_grad
 
@@ -316,13 +316,6 @@ def _labels(y, name, n_rows):
     return y.astype(np.int64)
 
 
-def _seeds(seeds, name):
-    arr = np.asarray(seeds)
-    if arr.dtype.kind not in "iu" or arr.ndim != 1 or arr.size < 1 or np.any(arr < 0):
-        raise ValueError(f"{name} must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
-    return arr
-
-
 def epochs_to_accuracy(epoch, test_accuracy, target: float) -> float:
     """First (fractional) epoch at which ``test_accuracy`` reaches ``target``; ``inf`` if it never does.
 
@@ -416,7 +409,7 @@ def contrast_study(spreads, *, lr, epochs: int, seeds, target: float = 0.9, stan
     if lr_arr.ndim == 1 and lr_arr.size != spreads.size:
         raise ValueError(f"lr must be a scalar or have one entry per spread ({spreads.size}), got {lr_arr.size}")
     lr_arr = np.broadcast_to(lr_arr, spreads.shape).copy()
-    seeds_arr = _seeds(seeds, "seeds")
+    seeds_arr = check_seeds(seeds, "seeds")
     epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
     target = check_real(target, "target", low=0.0, high=1.0)
     evals_per_epoch = check_int(evals_per_epoch, "evals_per_epoch", low=1, high=64)
@@ -431,7 +424,7 @@ def contrast_study(spreads, *, lr, epochs: int, seeds, target: float = 0.9, stan
             acc[m, i, j] = run.test_accuracy
     epoch = np.arange(acc.shape[-1]) / evals_per_epoch
     ett = np.apply_along_axis(lambda a: epochs_to_accuracy(epoch, a, target), -1, acc)
-    return ContrastStudy(spreads, lr_arr, seeds_arr.astype(np.int64), epoch, acc, ett, target)
+    return ContrastStudy(spreads, lr_arr, seeds_arr, epoch, acc, ett, target)
 
 
 class TunedStudy(NamedTuple):
@@ -483,8 +476,8 @@ def tuned_contrast_study(spreads, *, lr_grid, tune_seeds, eval_seeds, epochs: in
     (0.3, (2, 1, 1))
     """
     grid = check_array(lr_grid, "lr_grid", ndim=1, low=0.0, high=100.0, low_open=True, min_size=1)
-    tune_seeds = _seeds(tune_seeds, "tune_seeds")
-    eval_seeds = _seeds(eval_seeds, "eval_seeds")
+    tune_seeds = check_seeds(tune_seeds, "tune_seeds")
+    eval_seeds = check_seeds(eval_seeds, "eval_seeds")
     epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
     evals_per_epoch = check_int(evals_per_epoch, "evals_per_epoch", low=1, high=64)
     cap = epochs + 1.0 / evals_per_epoch

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._rng import as_generator
 from .._torch import require_torch
-from .._validate import check_array, check_int, check_real
+from .._validate import check_array, check_int, check_real, check_seeds
 from ..progress import progress
 
 __all__ = ["AMCL_METHODS", "AUGMENTATIONS", "ContrastiveStudy", "amcl_loss_torch", "contrastive_study",
@@ -243,9 +243,7 @@ def contrastive_study(seeds, *, epochs: int = 15, n_heads: int = 3, beta: float 
     from ..ranking import roc_auc
     from ..training import seeded
 
-    seeds_arr = np.asarray(seeds)
-    if seeds_arr.dtype.kind not in "iu" or seeds_arr.ndim != 1 or seeds_arr.size < 1 or np.any(seeds_arr < 0):
-        raise ValueError(f"seeds must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
+    seeds_arr = check_seeds(seeds)
     epochs = check_int(epochs, "epochs", low=1, high=1000)
     n_heads = check_int(n_heads, "n_heads", low=1, high=16)
     beta = check_real(beta, "beta", low=0.0, high=1e6)
@@ -309,4 +307,4 @@ def contrastive_study(seeds, *, epochs: int = 15, n_heads: int = 3, beta: float 
                     votes = d.y_train[nn5]
                     pred = np.array([np.bincount(v, minlength=10).argmax() for v in votes])
                     knn[m, a, r] = float(np.mean(pred == d.y_test))
-    return ContrastiveStudy(seeds_arr.astype(np.int64), auc, knn, tp, tn)
+    return ContrastiveStudy(seeds_arr, auc, knn, tp, tn)

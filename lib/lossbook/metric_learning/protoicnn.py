@@ -16,7 +16,7 @@ import numpy as np
 
 from .._rng import as_generator
 from .._torch import require_torch
-from .._validate import check_array, check_int, check_real
+from .._validate import check_array, check_int, check_real, check_seeds
 from ..progress import progress
 
 __all__ = ["EPISODIC_METHODS", "EpisodicStudy", "episodic_study", "icnn_loss_torch", "icnn_score",
@@ -287,9 +287,7 @@ def episodic_study(seeds, *, n_way: int = 5, k_shot: int = 5, n_query: int = 5, 
     torch = require_torch()
     from ..training import seeded
 
-    seeds_arr = np.asarray(seeds)
-    if seeds_arr.dtype.kind not in "iu" or seeds_arr.ndim != 1 or seeds_arr.size < 1 or np.any(seeds_arr < 0):
-        raise ValueError(f"seeds must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
+    seeds_arr = check_seeds(seeds)
     n_way = check_int(n_way, "n_way", low=2, high=100)
     k_shot = check_int(k_shot, "k_shot", low=1, high=19)
     n_query = check_int(n_query, "n_query", low=1, high=20 - k_shot)
@@ -356,4 +354,4 @@ def episodic_study(seeds, *, n_way: int = 5, k_shot: int = 5, n_query: int = 5, 
                 acc[m, j] = correct.mean()
                 hw[m, j] = 1.96 * correct.std(ddof=1) / np.sqrt(test_episodes) if test_episodes > 1 else np.inf
                 icnn_te[m, j] = icnn_score(emb, np.repeat(np.arange(n_novel), n_per), k)
-    return EpisodicStudy(seeds_arr.astype(np.int64), acc, hw, icnn_te)
+    return EpisodicStudy(seeds_arr, acc, hw, icnn_te)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._rng import as_generator
 from .._torch import require_torch
-from .._validate import check_array, check_int, check_real
+from .._validate import check_array, check_int, check_real, check_seeds
 from ..progress import progress
 from .ranking import hpm_mask
 
@@ -128,9 +128,7 @@ def masking_study(seeds, *, epochs: int = 30, mask_ratio: float = 0.75, alpha_ma
     from .ranking import n_masked
     from .torch_loss import pairwise_rank_loss_torch
 
-    seeds_arr = np.asarray(seeds)
-    if seeds_arr.dtype.kind not in "iu" or seeds_arr.ndim != 1 or seeds_arr.size < 1 or np.any(seeds_arr < 0):
-        raise ValueError(f"seeds must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
+    seeds_arr = check_seeds(seeds)
     epochs = check_int(epochs, "epochs", low=1, high=1000)
     mask_ratio = check_real(mask_ratio, "mask_ratio", low=0.0, high=1.0, low_open=True, high_open=True)
     if not 1 <= n_masked(16, mask_ratio) <= 15:
@@ -195,4 +193,4 @@ def masking_study(seeds, *, epochs: int = 30, mask_ratio: float = 0.75, alpha_ma
                 out["central_coverage"][m, j] = float(np.mean(coverage))
                 probe = LogisticRegression(max_iter=500).fit(z_tr.numpy(), d.y_train)
                 out["probe_accuracy"][m, j] = float(probe.score(z_te.numpy(), d.y_test))
-    return MaskingStudy(seeds_arr.astype(np.int64), **out)
+    return MaskingStudy(seeds_arr, **out)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._rng import SeedLike, as_generator
 from .._torch import require_torch
-from .._validate import check_int, check_real
+from .._validate import check_int, check_real, check_seeds
 from ..progress import progress
 from .attention import token_contributions
 from .ldam import ldam_margins
@@ -196,9 +196,7 @@ def codewise_study(seeds, *, n_train: int = 1200, n_test: int = 600, epochs: int
     torch = require_torch()
     from ..training import seeded
 
-    seeds_arr = np.asarray(seeds)
-    if seeds_arr.dtype.kind not in "iu" or seeds_arr.ndim != 1 or seeds_arr.size < 1 or np.any(seeds_arr < 0):
-        raise ValueError(f"seeds must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
+    seeds_arr = check_seeds(seeds)
     n_train = check_int(n_train, "n_train", low=1, high=10**5)
     n_test = check_int(n_test, "n_test", low=1, high=10**5)
     epochs = check_int(epochs, "epochs", low=0, high=1000)
@@ -267,5 +265,5 @@ def codewise_study(seeds, *, n_train: int = 1200, n_test: int = 600, epochs: int
                 hit_c = np.take_along_axis(te.is_trigger, arg_c[:, :, None], axis=2)[:, :, 0]
                 out["attention_hit"][m, j] = hit_a[pos].mean()
                 out["contribution_hit"][m, j] = hit_c[pos].mean()
-    return CodewiseStudy(seeds_arr.astype(np.int64), np.array(counts), rare, **out,
+    return CodewiseStudy(seeds_arr, np.array(counts), rare, **out,
                          per_code_f1=np.stack(per_code, axis=1))

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._rng import SeedLike, as_generator
 from .._torch import require_torch
-from .._validate import check_array, check_int, check_real
+from .._validate import check_array, check_int, check_real, check_seeds
 from ..progress import progress
 from .flops import ConvShape, network_macs
 from .masks import mass_target_mask
@@ -302,11 +302,9 @@ def ftwt_study(r_values, seeds, **kwargs) -> FTWTStudy:
     >>> st.realised_macs.shape
     (1, 1)
     """
-    seeds_arr = np.asarray(seeds)
-    if seeds_arr.dtype.kind not in "iu" or seeds_arr.ndim != 1 or seeds_arr.size < 1 or np.any(seeds_arr < 0):
-        raise ValueError(f"seeds must be a non-empty 1-D array of non-negative integers, got {seeds!r}")
+    seeds_arr = check_seeds(seeds)
     runs = [run_ftwt(r_values, seed=int(s), **kwargs) for s in progress(seeds_arr, desc="FTWT seeds")]
-    return FTWTStudy(runs[0].r, seeds_arr.astype(np.int64), np.array([r.dense_accuracy for r in runs]),
+    return FTWTStudy(runs[0].r, seeds_arr, np.array([r.dense_accuracy for r in runs]),
                      runs[0].dense_macs, np.stack([r.estimated_macs for r in runs]),
                      np.stack([r.realised_macs for r in runs]), np.stack([r.gate_accuracy for r in runs]),
                      np.stack([r.test_accuracy for r in runs]), np.stack([r.target_keep for r in runs]))
