@@ -47,6 +47,13 @@ MAX_EPISODES = 100_000  #: largest ``n_episodes`` of :func:`few_shot_accuracy`
 
 
 def _check_inputs(embeddings, weights, labels, temperature):
+    U, V, y = _check_class_head(embeddings, weights, labels)
+    tau = check_real(temperature, "temperature", low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
+    return U, V, y, tau
+
+
+def _check_class_head(embeddings, weights, labels):
+    """Unit embeddings, unit class vectors and labels, checked against each other (shared by the softmax heads)."""
     E = check_array(embeddings, "embeddings", ndim=2, min_size=1)
     W = check_array(weights, "weights", ndim=2, min_size=1)
     if E.shape[1] != W.shape[1]:
@@ -57,9 +64,7 @@ def _check_inputs(embeddings, weights, labels, temperature):
     y = np.asarray(labels)
     if y.shape != (E.shape[0],):
         raise ValueError(f"labels must have shape ({E.shape[0]},) to match embeddings, got {y.shape}")
-    y = check_labels(y, "labels", W.shape[0])
-    tau = check_real(temperature, "temperature", low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
-    return U, V, y, tau
+    return U, V, check_labels(y, "labels", W.shape[0])
 
 
 def _softmax_parts(U, V, y, tau):

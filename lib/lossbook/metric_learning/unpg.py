@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._torch import require_torch
-from .._validate import check_array, check_choice, check_int, check_labels, check_real
+from .._validate import check_array, check_choice, check_int, check_real
+from .normalized_softmax import _check_class_head
 from .similarity import l2_normalize, pair_masks
 
 __all__ = [
@@ -208,17 +209,7 @@ def tar_at_far(genuine, impostor, far: float) -> float:
 
 
 def _check_head(embeddings, weights, labels, margin_type, scale, margin):
-    E = check_array(embeddings, "embeddings", ndim=2, min_size=1)
-    W = check_array(weights, "weights", ndim=2, min_size=1)
-    if E.shape[1] != W.shape[1]:
-        raise ValueError(f"embeddings and weights must have the same number of columns (embedding dimension); "
-                         f"got {E.shape[1]} and {W.shape[1]}")
-    U = l2_normalize(E, name="embeddings")
-    V = l2_normalize(W, name="weights")
-    y = np.asarray(labels)
-    if y.shape != (E.shape[0],):
-        raise ValueError(f"labels must have shape ({E.shape[0]},) to match embeddings, got {y.shape}")
-    y = check_labels(y, "labels", W.shape[0])
+    U, V, y = _check_class_head(embeddings, weights, labels)
     kind = check_choice(margin_type, "margin_type", MARGIN_TYPES)
     s = check_real(scale, "scale", low=SCALE_RANGE[0], high=SCALE_RANGE[1])
     m = check_real(margin, "margin", low=MARGIN_RANGE[0], high=MARGIN_RANGE[1])
